@@ -1,0 +1,45 @@
+//! Command line: the console by default, the sandbox, and headless release commands that
+//! scripts and CI call (same planners and executor as the console).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use color_eyre::Result;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipdeck",
+    version,
+    about = "A terminal release console for Kubernetes microservices"
+)]
+pub struct Cli {
+    /// shipdeck.toml to use (default: ./shipdeck.toml, then $XDG_CONFIG_HOME/shipdeck/).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Refuse every write to clusters and registries.
+    #[arg(long, global = true)]
+    pub read_only: bool,
+    /// Log file (default: $XDG_STATE_HOME/shipdeck/shipdeck.log).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub log_file: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
+    #[command(subcommand)]
+    Sandbox(SandboxCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SandboxCommand {}
+
+/// Runs a parsed command line; returns the process exit code.
+pub async fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        None => Ok(0),
+        Some(Command::Sandbox(cmd)) => match cmd {},
+    }
+}

@@ -1,0 +1,16 @@
+//! shipdeck: a terminal release console for Kubernetes microservices.
+//!
+//! Dependencies flow downward: `tui`/`cli` → `release`/`build`/`metrics` → `cluster`/`registry`
+//! → `model`. `sandbox` depends on nothing above `model`, and nothing in the product path depends
+//! on `sandbox` except the `demo` and `sandbox` entry points.
+
+pub mod cli;
+pub mod config;
+pub mod logging;
+pub mod sandbox;
+
+/// kube and oci-client both use rustls; exactly one crypto provider must be installed before
+/// the first client is built (see toolchain notes). Safe to call more than once.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,221 @@
+//! Defaulting and the validation that real clients visibly depend on, per kind
+//! (`pkg/apis/*/v1/defaults.go` and the registries' `Validate` in Kubernetes).
+
+use serde_json::{Map, Value, json};
+
+use super::ops::Cluster;
+use super::resources::{ResId, kinds};
+
+pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
+    if res == *kinds::DEPLOYMENTS {
+        deployment(obj);
+    } else if res == *kinds::REPLICASETS {
+        set_default(&mut obj["spec"], "replicas", json!(1));
+        set_default(&mut obj["spec"], "minReadySeconds", json!(0));
+        pod_template(&mut obj["spec"]["template"]);
+    } else if res == *kinds::PODS {
+        pod_spec(&mut obj["spec"]);
+        if obj.get("status").is_none() {
+            obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
+        }
+    } else if res == *kinds::JOBS {
+        let spec = &mut obj["spec"];
+        set_default(spec, "completions", json!(1));
+        set_default(spec, "parallelism", json!(1));
+        set_default(spec, "backoffLimit", json!(6));
+        set_default(spec, "completionMode", json!("NonIndexed"));
+        set_default(spec, "suspend", json!(false));
+        set_default(
+            &mut spec["template"]["spec"],
+            "restartPolicy",
+            json!("Never"),
+        );
+        pod_template(&mut spec["template"]);
+    } else if res == *kinds::SERVICES {
+        service(cluster, obj);
+    } else if res == *kinds::HTTPROUTES {
+        if let Some(rules) = obj["spec"]["rules"].as_array_mut() {
+            for backend in rules
+                .iter_mut()
+                .filter_map(|r| r["backendRefs"].as_array_mut())
+                .flatten()
+            {
+                set_default(backend, "group", json!(""));
+                set_default(backend, "kind", json!("Service"));
+                set_default(backend, "weight", json!(1));
+            }
+        }
+    } else if res == *kinds::NAMESPACES {
+        let name = obj["metadata"]["name"].clone();
+        let labels = &mut obj["metadata"]["labels"];
+        set_default(labels, "kubernetes.io/metadata.name", name);
+        set_default(&mut obj["spec"], "finalizers", json!(["kubernetes"]));
+        set_default(&mut obj["status"], "phase", json!("Active"));
+    }
+}
+
+/// Returns the first invalid field as `(field path, message)`.
+pub fn validate(res: ResId, obj: &Value) -> Option<(&'static str, String)> {
+    if res == *kinds::DEPLOYMENTS || res == *kinds::REPLICASETS {
+        let spec = &obj["spec"];
+        let selector = &spec["selector"]["matchLabels"];
+        if !spec["selector"].is_object() {
+            return Some(("spec.selector", "Required value".into()));
+        }
+        let labels = &spec["template"]["metadata"]["labels"];
+        if let Some(sel) = selector.as_object() {
+            for (k, v) in sel {
+                if labels.get(k) != Some(v) {
+                    return Some((
+                        "spec.template.metadata.labels",
+                        format!(
+                            "Invalid value: {}: `selector` does not match template `labels`",
+                            serde_json::to_string(labels).unwrap_or_default()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(n) = spec["replicas"].as_i64()
+            && n < 0
+        {
+            return Some((
+                "spec.replicas",
+                format!("Invalid value: {n}: must be greater than or equal to 0"),
+            ));
+        }
+        return validate_containers(&spec["template"]["spec"], "spec.template.spec.containers");
+    }
+    if res == *kinds::PODS {
+        return validate_containers(&obj["spec"], "spec.containers");
+    }
+    None
+}
+
+fn validate_containers(pod_spec: &Value, field: &'static str) -> Option<(&'static str, String)> {
+    let Some(containers) = pod_spec["containers"].as_array().filter(|c| !c.is_empty()) else {
+        return Some((field, "Required value".into()));
+    };
+    for c in containers {
+        if c["name"].as_str().is_none_or(str::is_empty) {
+            return Some((field, "Required value: name".into()));
+        }
+        if c["image"].as_str().is_none_or(str::is_empty) {
+            return Some((field, "Required value: image".into()));
+        }
+    }
+    None
+}
+
+fn deployment(obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    set_default(spec, "replicas", json!(1));
+    set_default(spec, "revisionHistoryLimit", json!(10));
+    set_default(spec, "progressDeadlineSeconds", json!(600));
+    set_default(spec, "minReadySeconds", json!(0));
+    set_default(&mut spec["strategy"], "type", json!("RollingUpdate"));
+    if spec["strategy"]["type"] == "RollingUpdate" {
+        let ru = &mut spec["strategy"]["rollingUpdate"];
+        set_default(ru, "maxUnavailable", json!("25%"));
+        set_default(ru, "maxSurge", json!("25%"));
+    }
+    pod_template(&mut spec["template"]);
+}
+
+fn pod_template(template: &mut Value) {
+    if !template.is_object() {
+        return;
+    }
+    if template.get("metadata").is_none() {
+        template["metadata"] = json!({});
+    }
+    // The real server serializes `creationTimestamp: null` in templates; kubectl shows it.
+    if let Some(meta) = template["metadata"].as_object_mut() {
+        meta.entry("creationTimestamp").or_insert(Value::Null);
+    }
+    pod_spec(&mut template["spec"]);
+}
+
+fn pod_spec(spec: &mut Value) {
+    if !spec.is_object() {
+        return;
+    }
+    set_default(spec, "restartPolicy", json!("Always"));
+    set_default(spec, "terminationGracePeriodSeconds", json!(30));
+    set_default(spec, "dnsPolicy", json!("ClusterFirst"));
+    set_default(spec, "securityContext", json!({}));
+    set_default(spec, "schedulerName", json!("default-scheduler"));
+    for key in ["containers", "initContainers"] {
+        if let Some(containers) = spec[key].as_array_mut() {
+            for c in containers {
+                let latest = c["image"].as_str().is_some_and(|i| {
+                    !i.contains('@') && image_tag(i).is_none_or(|t| t == "latest")
+                });
+                let policy = if latest { "Always" } else { "IfNotPresent" };
+                set_default(c, "imagePullPolicy", json!(policy));
+                set_default(c, "resources", json!({}));
+                set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
+                set_default(c, "terminationMessagePolicy", json!("File"));
+                if let Some(ports) = c["ports"].as_array_mut() {
+                    for p in ports {
+                        set_default(p, "protocol", json!("TCP"));
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The tag of an image reference (`host:5000/repo:tag`), if it has one.
+pub fn image_tag(image: &str) -> Option<&str> {
+    let without_digest = image.split('@').next().unwrap_or(image);
+    let last = without_digest.rsplit('/').next().unwrap_or(without_digest);
+    last.split_once(':').map(|(_, tag)| tag)
+}
+
+fn service(cluster: &Cluster, obj: &mut Value) {
+    let name = obj["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let spec = &mut obj["spec"];
+    set_default(spec, "type", json!("ClusterIP"));
+    set_default(spec, "sessionAffinity", json!("None"));
+    set_default(spec, "internalTrafficPolicy", json!("Cluster"));
+    set_default(spec, "ipFamilies", json!(["IPv4"]));
+    set_default(spec, "ipFamilyPolicy", json!("SingleStack"));
+    if spec
+        .get("clusterIP")
+        .is_none_or(|ip| ip.as_str().is_none_or(str::is_empty))
+    {
+        // Stable per name, inside the usual 10.96.0.0/12 service range.
+        let h = super::ops::fnv64(format!("{}/{}", cluster.name, name).as_bytes());
+        let ip = format!("10.96.{}.{}", (h >> 8) % 250 + 1, h % 250 + 2);
+        spec["clusterIP"] = json!(ip);
+        spec["clusterIPs"] = json!([ip]);
+    }
+    let node_port = spec["type"] == "NodePort" || spec["type"] == "LoadBalancer";
+    if let Some(ports) = spec["ports"].as_array_mut() {
+        for (i, p) in ports.iter_mut().enumerate() {
+            set_default(p, "protocol", json!("TCP"));
+            let port = p["port"].clone();
+            set_default(p, "targetPort", port);
+            if node_port {
+                set_default(p, "nodePort", json!(30000 + (i as u64) + 80));
+            }
+        }
+    }
+    if obj.get("status").is_none() {
+        obj["status"] = json!({"loadBalancer": {}});
+    }
+}
+
+/// Sets `key` on an object (making it one if it is null) unless already present.
+fn set_default(target: &mut Value, key: &str, value: Value) {
+    if target.is_null() {
+        *target = Value::Object(Map::new());
+    }
+    if let Some(map) = target.as_object_mut() {
+        map.entry(key.to_string()).or_insert(value);
+    }
+}

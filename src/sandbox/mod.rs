@@ -1,0 +1,11 @@
+//! The embedded world: simulated Kubernetes API servers (one per environment), controllers,
+//! an OCI registry, a traffic and metrics simulator, demo scenarios and a virtual clock.
+//! Real clients (kubectl, kube, OCI tools) talk to it over HTTP; nothing in the product path
+//! knows it is simulated.
+
+pub mod clock;
+pub mod defaults;
+pub mod error;
+pub mod ops;
+pub mod resources;
+pub mod store;

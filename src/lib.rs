@@ -5,8 +5,11 @@
 //! on `sandbox` except the `demo` and `sandbox` entry points.
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod logging;
+pub mod model;
+pub mod registry;
 pub mod sandbox;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before

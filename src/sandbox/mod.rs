@@ -3,9 +3,11 @@
 //! Real clients (kubectl, kube, OCI tools) talk to it over HTTP; nothing in the product path
 //! knows it is simulated.
 
+pub mod api;
 pub mod clock;
 pub mod defaults;
 pub mod error;
+pub mod images;
 pub mod ops;
 pub mod resources;
 pub mod store;

@@ -1,0 +1,3 @@
+//! Domain types shared by every layer (and the kubectl-compatible formatting of them).
+
+pub mod format;

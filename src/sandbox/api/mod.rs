@@ -1,0 +1,3 @@
+//! The Kubernetes API over HTTP, one server per simulated cluster.
+
+pub mod printers;

@@ -78,3 +78,9 @@ pub enum ClusterEvent {
         objects: Vec<KubeObject>,
     },
 }
+
+pub mod client;
+pub mod watch;
+
+pub use client::{EnvClient, connect, implicit_env, kubeconfig_path, read_kubeconfig};
+pub use watch::spawn_env_watchers;

@@ -125,16 +125,45 @@ impl Clock {
 
     /// Waits until the clock reads at least `deadline`.
     pub async fn sleep_until(&self, deadline: Timestamp) {
-        if self.is_manual() {
-            let mut rx = self.inner.ticks.subscribe();
-            // The closure re-reads the clock, so a tick between subscribe and wait is seen.
-            let _ = rx.wait_for(|now| *now >= deadline).await;
-        } else {
-            let span = deadline.duration_since(self.now());
-            if span.is_positive() {
+        loop {
+            if self.is_manual() {
+                let mut rx = self.inner.ticks.subscribe();
+                // Checked after subscribing, so a tick in between is not missed.
+                if self.now() >= deadline {
+                    return;
+                }
+                if rx.changed().await.is_err() {
+                    return;
+                }
+            } else {
+                let span = deadline.duration_since(self.now());
+                if !span.is_positive() {
+                    return;
+                }
                 tokio::time::sleep(self.real_duration(span)).await;
             }
         }
+    }
+
+    /// Turns a manual clock into a real one that continues from the current reading. Scenarios
+    /// build their history on a manual clock, then the live demo runs on from "now".
+    pub fn switch_to_real(&self, speed: f64) {
+        let speed = if speed.is_finite() && speed > 0.0 {
+            speed
+        } else {
+            1.0
+        };
+        let mut mode = self.inner.mode.lock();
+        if let Mode::Manual { now } = *mode {
+            *mode = Mode::Real {
+                origin_real: Instant::now(),
+                origin_virtual: now,
+                speed,
+            };
+        }
+        drop(mode);
+        // Wake manual-mode sleepers so they re-evaluate under real time.
+        self.inner.ticks.send_replace(self.now());
     }
 
     /// Notified on every move of a manual clock.

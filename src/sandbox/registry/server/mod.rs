@@ -210,6 +210,8 @@ impl Ctx {
 }
 
 async fn handle(State(app): State<App>, request: Request) -> Response {
+    // Method and path only: queries and headers may carry account names and tokens.
+    let (method, path) = (request.method().clone(), request.uri().path().to_string());
     let mut response = match route(app, request).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -218,6 +220,7 @@ async fn handle(State(app): State<App>, request: Request) -> Response {
         HeaderName::from_static("docker-distribution-api-version"),
         HeaderValue::from_static("registry/2.0"),
     );
+    tracing::debug!(%method, path, status = response.status().as_u16(), "sandbox registry");
     response
 }
 

@@ -1,6 +1,7 @@
 //! Injected misbehaviour of the sandbox registry, as the registry client layer will meet it:
 //! auth challenges and the token flow, 429 with Retry-After, 5xx, latency and corrupted
-//! manifests. Real HTTP throughout.
+//! manifests; and misbehaving clients, which must get errors, never a broken server. Real
+//! HTTP throughout.
 
 #[path = "oci_server/support.rs"]
 mod support;
@@ -10,7 +11,7 @@ use std::time::{Duration, Instant};
 use http::StatusCode;
 use serde_json::Value;
 use shipdeck::sandbox::registry::{AuthPolicy, Corruption, ImageSpec, Registry};
-use support::{Api, error_code, header, sha256};
+use support::{Api, OCI_MANIFEST, error_code, header, sha256};
 
 fn seeded() -> (std::sync::Arc<Registry>, String) {
     let registry = Registry::new();
@@ -301,4 +302,99 @@ async fn corrupted_manifests() {
     registry.faults().clear();
     let (announced, body) = fetch("v1".into()).await;
     assert_eq!((sha256(&body), announced), (digest.clone(), digest));
+}
+
+#[tokio::test]
+async fn malformed_requests_get_errors_and_the_server_keeps_serving() {
+    let registry = Registry::new();
+    registry.seed("dev/orders", &["v1"], &ImageSpec::default());
+    let api = Api::start(registry.clone()).await;
+    let blob = api.push_blob("dev/orders", b"0123456789").await;
+    let location = header(
+        &api.http
+            .post(api.url("/v2/dev/orders/blobs/uploads/"))
+            .send()
+            .await
+            .expect("POST"),
+        "location",
+    );
+    let patch = |range: &'static str| {
+        let request = api
+            .http
+            .patch(api.url(&location))
+            .header("content-range", range);
+        request.body("abc").send()
+    };
+    for range in ["0-18446744073709551615", "abc", "-", "5-2"] {
+        let status = patch(range).await.expect("PATCH").status();
+        assert_eq!(status, 416, "Content-Range {range}");
+    }
+    let blob_url = api.url(&format!("/v2/dev/orders/blobs/{blob}"));
+    for range in [
+        "bytes=-0",
+        "bytes=99999999999999999999-",
+        "bytes=18446744073709551615-",
+    ] {
+        let status = api
+            .http
+            .get(&blob_url)
+            .header("range", range)
+            .send()
+            .await
+            .expect("GET")
+            .status();
+        assert!(status == 200 || status == 416, "Range {range}: {status}");
+    }
+    let odd_paths = [
+        "/v2/dev/orders/blobs/sha256%3",
+        "/v2/dev/orders/manifests/sha256:zz",
+        "/v2/_catalog?n=-1",
+        "/v2/dev/orders/tags/list?n=99999999999999999999999",
+        "/token?scope=:::&scope=repository:x",
+    ];
+    for path in odd_paths {
+        let status = api.get(path).await.status();
+        assert!(
+            status.is_client_error() || status == 200,
+            "{path}: {status}"
+        );
+    }
+    let response = api
+        .put_manifest("dev/orders", "sha256:zz", OCI_MANIFEST, b"{}")
+        .await;
+    assert_eq!(error_code(response).await, (400, "MANIFEST_INVALID".into()));
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let response = api
+        .put_manifest("dev/orders", "deep", OCI_MANIFEST, deep.as_bytes())
+        .await;
+    assert_eq!(error_code(response).await, (400, "MANIFEST_INVALID".into()));
+    let response = api
+        .http
+        .delete(api.url("/v2/dev/orders/blobs/uploads/"))
+        .send()
+        .await
+        .expect("DELETE");
+    assert_eq!(response.status(), 405);
+
+    registry
+        .faults()
+        .set_auth(Some(AuthPolicy::basic("ci", "pw")));
+    for value in [
+        "Basic",
+        "Basic !!!",
+        "Bearer",
+        "Negotiate abc",
+        "Basic Y2k=",
+    ] {
+        let response = api
+            .http
+            .get(api.url("/v2/"))
+            .header("authorization", value)
+            .send()
+            .await
+            .expect("GET");
+        assert_eq!(response.status(), 401, "Authorization: {value}");
+    }
+    registry.faults().set_auth(None);
+    assert_eq!(api.get("/v2/dev/orders/manifests/v1").await.status(), 200);
 }

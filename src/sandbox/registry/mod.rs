@@ -129,26 +129,27 @@ impl Registry {
         self.store.write().delete_manifest(repo, tag).is_ok()
     }
 
-    /// Stores a blob after checking it hashes to `expected`; returns the digest.
+    /// Stores a blob after checking that it hashes to `expected`.
     fn put_blob(&self, repo: &str, expected: &str, data: Bytes) -> Result<(), OciError> {
         digest::verify(expected, &data)?;
         self.store.write().link_blob(repo, expected, data);
         Ok(())
     }
 
-    /// Closes an upload session with its optional last chunk; the content must hash to
+    /// Closes an upload session with its optional last chunk (and its `Content-Range`); the
+    /// content must hash to
     /// `expected`, else the session is gone and DIGEST_INVALID is returned.
     fn finish_upload(
         &self,
         repo: &str,
         id: &str,
         expected: &str,
-        last_chunk: (Option<(u64, u64)>, &[u8]),
+        range: Option<(u64, u64)>,
+        chunk: &[u8],
     ) -> Result<(), OciError> {
         digest::parse(expected)?;
         let data = {
             let mut store = self.store.write();
-            let (range, chunk) = last_chunk;
             if !chunk.is_empty() {
                 store.append(repo, id, range, chunk)?;
             }

@@ -51,7 +51,9 @@ impl RegistryImages {
         }
         let repo = &reference.repository;
         let digest = match &reference.digest {
-            Some(digest) => digest.clone(),
+            // The fault cache is by digest alone; the repository must hold it too.
+            Some(digest) if self.registry.store.read().has_manifest(repo, digest) => digest.clone(),
+            Some(_) => return Err("manifest unknown".to_string()),
             None => {
                 let tag = reference.tag.as_deref().unwrap_or("latest");
                 self.registry
@@ -219,9 +221,11 @@ mod tests {
             Some(digest.clone())
         );
         let pinned = format!("{HOST}/dev/orders@{digest}");
-        assert_eq!(images.digest(&pinned), Some(digest));
+        assert_eq!(images.digest(&pinned), Some(digest.clone()));
         let absent = format!("{HOST}/dev/orders@sha256:{}", "0".repeat(64));
         assert_eq!(images.digest(&absent), None);
+        // Known content, but not in this repository.
+        assert_eq!(images.digest(&format!("{HOST}/prod/orders@{digest}")), None);
     }
 
     #[test]

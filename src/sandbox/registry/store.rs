@@ -141,7 +141,9 @@ impl Store {
         let upload = self.upload_mut(repo, id)?;
         let size = upload.data.len() as u64;
         if let Some((start, end)) = range
-            && (start != size || end.checked_sub(start).map(|d| d + 1) != Some(chunk.len() as u64))
+            && (start != size
+                || end.checked_sub(start).and_then(|d| d.checked_add(1))
+                    != Some(chunk.len() as u64))
         {
             return Err(OciError::new(
                 StatusCode::RANGE_NOT_SATISFIABLE,
@@ -245,6 +247,12 @@ impl Store {
             r.tags.remove(reference).ok_or_else(unknown)?;
         }
         Ok(())
+    }
+
+    pub fn has_manifest(&self, repo: &str, digest: &str) -> bool {
+        self.repos
+            .get(repo)
+            .is_some_and(|r| r.manifests.contains_key(digest))
     }
 
     pub fn set_tag(&mut self, repo: &str, tag: &str, digest: &str) {

@@ -101,7 +101,8 @@ impl Grant {
 }
 
 struct Issued {
-    expires: Instant,
+    /// `None`: a TTL too large to add to the clock, i.e. never.
+    expires: Option<Instant>,
     scopes: Vec<Scope>,
 }
 
@@ -194,7 +195,7 @@ pub(super) fn authorize(
             let scopes = {
                 let issued = app.tokens.issued.lock();
                 match issued.get(&token) {
-                    Some(t) if t.expires > Instant::now() => t.scopes.clone(),
+                    Some(t) if t.expires.is_none_or(|e| e > Instant::now()) => t.scopes.clone(),
                     _ => return deny(Some("invalid_token")),
                 }
             };
@@ -254,11 +255,11 @@ pub(super) fn token(app: &App, headers: &HeaderMap, query: &str) -> Result<Respo
     {
         let mut issued = app.tokens.issued.lock();
         let now = Instant::now();
-        issued.retain(|_, t| t.expires > now);
+        issued.retain(|_, t| t.expires.is_none_or(|e| e > now));
         issued.insert(
             token.clone(),
             Issued {
-                expires: now + ttl,
+                expires: now.checked_add(ttl),
                 scopes: granted,
             },
         );

@@ -97,7 +97,7 @@ pub(super) fn finish(ctx: &Ctx, name: &str, id: &str) -> Result<Response, OciErr
         .ok_or_else(|| OciError::digest_invalid("digest parameter missing"))?;
     let range = content_range(ctx)?;
     ctx.registry()
-        .finish_upload(name, id, expected, (range, &ctx.body))?;
+        .finish_upload(name, id, expected, range, &ctx.body)?;
     Ok(created(name, expected))
 }
 

@@ -120,7 +120,8 @@ impl Faults {
         self.state.lock().auth = policy.map(Arc::new);
     }
 
-    /// The next `count` requests answer `429 Too Many Requests` with `Retry-After`.
+    /// The next `count` API requests (`/v2/…`; `/token` is exempt) answer
+    /// `429 Too Many Requests` with `Retry-After`.
     pub fn throttle(&self, count: usize, retry_after: Duration) {
         self.push(count, None, Injected::Throttle { retry_after });
     }
@@ -131,7 +132,7 @@ impl Faults {
         self.push(count, Some(prefix), Injected::Throttle { retry_after });
     }
 
-    /// The next `count` requests fail with `status` (500, 502, 503…).
+    /// The next `count` API requests (`/v2/…`) fail with `status` (500, 502, 503…).
     pub fn fail(&self, count: usize, status: StatusCode) {
         self.push(count, None, Injected::Fail { status });
     }

@@ -137,8 +137,7 @@ impl Registry {
     }
 
     /// Closes an upload session with its optional last chunk (and its `Content-Range`); the
-    /// content must hash to
-    /// `expected`, else the session is gone and DIGEST_INVALID is returned.
+    /// content must hash to `expected`, else the session is gone and DIGEST_INVALID returned.
     fn finish_upload(
         &self,
         repo: &str,

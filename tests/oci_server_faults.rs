@@ -90,6 +90,17 @@ fn challenge_param(challenge: &str, key: &str) -> Option<String> {
     Some(challenge[start..end].to_string())
 }
 
+/// What `/token` at `url` issues, with Basic `credentials` if given.
+async fn token_for(api: &Api, url: &str, credentials: Option<(&str, &str)>) -> Value {
+    let mut request = api.http.get(url);
+    if let Some((user, password)) = credentials {
+        request = request.basic_auth(user, Some(password));
+    }
+    let response = request.send().await.expect("token");
+    assert_eq!(response.status(), 200, "token issued");
+    response.json().await.expect("json")
+}
+
 #[tokio::test]
 async fn bearer_token_flow() {
     let (registry, digest) = seeded();
@@ -129,16 +140,7 @@ async fn bearer_token_flow() {
         .await
         .expect("token");
     assert_eq!(wrong.status(), 401);
-    let issued: Value = api
-        .http
-        .get(&token_url)
-        .basic_auth("ci", Some("s3cret"))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let issued = token_for(&api, &token_url, Some(("ci", "s3cret"))).await;
     let token = issued["token"].as_str().expect("token").to_string();
     assert_eq!(issued["access_token"], token.as_str());
     assert_eq!(issued["expires_in"], 300);
@@ -184,15 +186,7 @@ async fn anonymous_pull_tokens_and_expiry() {
     registry.faults().set_auth(Some(policy));
     let api = Api::start(registry.clone()).await;
     let token_url = api.url("/token?service=sandbox&scope=repository:dev/orders:pull,push");
-    let issued: Value = api
-        .http
-        .get(&token_url)
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let issued = token_for(&api, &token_url, None).await;
     let token = issued["token"].as_str().expect("token").to_string();
     let pull = api
         .http
@@ -210,16 +204,7 @@ async fn anonymous_pull_tokens_and_expiry() {
 
     let expiring = AuthPolicy::bearer("ci", "s3cret").with_token_ttl(Duration::ZERO);
     registry.faults().set_auth(Some(expiring));
-    let issued: Value = api
-        .http
-        .get(&token_url)
-        .basic_auth("ci", Some("s3cret"))
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let issued = token_for(&api, &token_url, Some(("ci", "s3cret"))).await;
     let token = issued["token"].as_str().expect("token");
     let response = api
         .http

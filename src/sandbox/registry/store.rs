@@ -335,6 +335,14 @@ mod tests {
         digest
     }
 
+    /// Tags a manifest (digest `sha256:m`) naming only `config`.
+    fn tag_image(store: &mut Store, config: &str, tag: &str) {
+        let manifest = image_manifest(&[config]);
+        let body = Bytes::new();
+        let stored = store.put_manifest("r", Some(tag), &manifest, "sha256:m".into(), body);
+        stored.expect("stored");
+    }
+
     #[test]
     fn blobs_are_shared_by_content_but_served_per_repository() {
         let mut store = Store::default();
@@ -424,15 +432,7 @@ mod tests {
         let mut store = Store::default();
         let config = with_blob(&mut store, "r", b"{}");
         for tag in ["a", "b"] {
-            store
-                .put_manifest(
-                    "r",
-                    Some(tag),
-                    &image_manifest(&[&config]),
-                    "sha256:m".into(),
-                    Bytes::new(),
-                )
-                .expect("stored");
+            tag_image(&mut store, &config, tag);
         }
         store.delete_manifest("r", "a").expect("tag deleted");
         assert_eq!(store.resolve_tag("r", "a"), None);
@@ -486,15 +486,7 @@ mod tests {
         let mut store = Store::default();
         let config = with_blob(&mut store, "r", b"{}");
         for tag in ["v3", "v1", "latest", "v2"] {
-            store
-                .put_manifest(
-                    "r",
-                    Some(tag),
-                    &image_manifest(&[&config]),
-                    "sha256:m".into(),
-                    Bytes::new(),
-                )
-                .expect("stored");
+            tag_image(&mut store, &config, tag);
         }
         let page = store.tags_page("r", None, Some(2)).expect("page");
         assert_eq!(

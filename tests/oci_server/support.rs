@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::Output;
@@ -60,7 +61,8 @@ pub fn skopeo_available(test: &str) -> bool {
              the skopeo half of the OCI registry tests did not run"
         );
         assert!(std::env::var_os("CI").is_none(), "{message}");
-        eprintln!("\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
+        // Straight to stderr: libtest captures `eprintln!` of passing tests, and a skip must show.
+        let _ = writeln!(std::io::stderr(), "\n!!!!!!!!\n!!! {message}\n!!!!!!!!\n");
     }
     found
 }

@@ -79,7 +79,8 @@ fn kubectl_set_image() {
 fn kubectl_rollout_pause_resume_restart() {
     let paused = smp(&deployment(), json!({"spec":{"paused":true}}));
     assert_eq!(paused["spec"]["paused"], json!(true));
-    // resume: `paused` is omitempty, so the two-way patch deletes it.
+    // resume: `paused` is omitempty, so the two-way patch deletes it (observed from kubectl
+    // 1.32.4: `{"spec":{"paused":null}}`).
     let resumed = smp(&paused, json!({"spec":{"paused":null}}));
     assert_eq!(resumed, deployment());
     assert_eq!(
@@ -179,6 +180,29 @@ fn client_side_apply_three_way_patch() {
     assert_eq!(
         out["spec"]["strategy"],
         json!({"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "50%", "maxUnavailable": "25%"}})
+    );
+}
+
+/// The body kubectl 1.32.4 sent for `kubectl apply` (client-side) against a stub server, after
+/// the manifest changed replicas, strategy, an image and env (captured verbatim).
+const CAPTURED_APPLY: &str = r#"{"metadata":{"annotations":{"kubectl.kubernetes.io/last-applied-configuration":"{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"annotations\":{},\"labels\":{\"app\":\"web\"},\"name\":\"web\",\"namespace\":\"default\"},\"spec\":{\"replicas\":3,\"selector\":{\"matchLabels\":{\"app\":\"web\"}},\"strategy\":{\"type\":\"Recreate\"},\"template\":{\"metadata\":{\"labels\":{\"app\":\"web\"}},\"spec\":{\"containers\":[{\"env\":[{\"name\":\"A\",\"value\":\"1\"},{\"name\":\"C\",\"value\":\"3\"}],\"image\":\"nginx:1.2\",\"name\":\"web\"},{\"image\":\"fluent-bit:3\",\"name\":\"log\"}]}}}}\n"}},"spec":{"replicas":3,"strategy":{"$retainKeys":["type"],"type":"Recreate"},"template":{"spec":{"$setElementOrder/containers":[{"name":"web"},{"name":"log"}],"containers":[{"$setElementOrder/env":[{"name":"A"},{"name":"C"}],"env":[{"name":"C","value":"3"},{"$patch":"delete","name":"B"}],"image":"nginx:1.2","name":"web"}]}}}}"#;
+
+#[test]
+fn captured_kubectl_client_side_apply_body() {
+    let patch: Value = serde_json::from_str(CAPTURED_APPLY).expect("captured body is JSON");
+    let out = smp(&deployment(), patch);
+    assert_eq!(out["spec"]["replicas"], json!(3));
+    assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
+    assert_eq!(names(containers(&out), "name"), ["web", "log"]);
+    assert_eq!(containers(&out)[0]["image"], json!("nginx:1.2"));
+    assert_eq!(
+        containers(&out)[0]["env"],
+        json!([{"name": "A", "value": "1"}, {"name": "C", "value": "3"}])
+    );
+    assert!(
+        out["metadata"]["annotations"]["kubectl.kubernetes.io/last-applied-configuration"]
+            .as_str()
+            .is_some_and(|s| s.contains("\"replicas\":3"))
     );
 }
 

@@ -186,6 +186,21 @@ pub fn cells(res: ResId, obj: &Value, now: Timestamp) -> Vec<Value> {
     }
 }
 
+/// The row's `conditions`: upstream marks finished pods `Completed` (the only kind it flags).
+pub fn row_conditions(res: ResId, obj: &Value) -> Vec<Value> {
+    if res.get().kind != "Pod" {
+        return Vec::new();
+    }
+    let (reason, message) = match str_of(&obj["status"], "phase") {
+        "Succeeded" => ("Succeeded", "The pod has completed successfully."),
+        "Failed" => ("Failed", "The pod failed."),
+        _ => return Vec::new(),
+    };
+    vec![
+        serde_json::json!({"type": "Completed", "status": "True", "reason": reason, "message": message}),
+    ]
+}
+
 /// `metadata.creationTimestamp` as kubectl's short human duration, or `<unknown>`.
 pub fn age(obj: &Value, now: Timestamp) -> String {
     since(time_of(&obj["metadata"]["creationTimestamp"]), now)

@@ -4,7 +4,7 @@
 //! [`strategic_merge`] follows `StrategicMergeMapPatch` in
 //! `apimachinery/pkg/util/strategicpatch/patch.go` as the API server runs it (parallel lists
 //! merged, unmatched nulls ignored): lists tagged `patchStrategy:"merge"` merge element-wise by
-//! their `patchMergeKey` ([`keys`]), other lists are replaced, `null` deletes a key, and the
+//! their `patchMergeKey` (table in `smp/keys.rs`), other lists are replaced, `null` deletes a key, and the
 //! directives `$patch` (`replace`/`delete` in maps and list elements), `$setElementOrder/<list>`,
 //! `$retainKeys` and `$deleteFromPrimitiveList/<list>` behave as upstream, down to the
 //! element ordering (new elements of a merged list land first unless `$setElementOrder` places

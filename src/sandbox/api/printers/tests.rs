@@ -582,6 +582,24 @@ fn custom_resource_rows() {
 }
 
 #[test]
+fn finished_pods_carry_a_completed_row_condition() {
+    let done = json!({"status": {"phase": "Succeeded"}});
+    assert_eq!(
+        row_conditions(*kinds::PODS, &done),
+        [
+            json!({"type": "Completed", "status": "True", "reason": "Succeeded",
+                "message": "The pod has completed successfully."})
+        ]
+    );
+    assert_eq!(
+        row_conditions(*kinds::PODS, &json!({"status": {"phase": "Failed"}}))[0]["message"],
+        json!("The pod failed.")
+    );
+    assert!(row_conditions(*kinds::PODS, &json!({"status": {"phase": "Running"}})).is_empty());
+    assert!(row_conditions(*kinds::JOBS, &done).is_empty());
+}
+
+#[test]
 fn five_thousand_pods_are_cheap() {
     let pods: Vec<Value> = (0..5000)
         .map(|i| {

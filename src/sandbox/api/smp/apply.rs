@@ -4,7 +4,7 @@
 //! an apply never conflicts and never removes what an earlier apply set but this one omits;
 //! fields absent from the applied configuration keep their live values. What it does do is
 //! merge like structured-merge-diff: maps merge, lists with a merge key (the same keys as
-//! strategic merge patch, see [`super::keys`]) merge element-wise in applied order with live-only
+//! strategic merge patch, from `smp/keys.rs`) merge element-wise in applied order with live-only
 //! elements kept in place, scalar sets (`finalizers`) union, other lists are atomic. An
 //! explicit `null` removes the field. Directive keys (`$patch`, ...) mean nothing in apply and
 //! are rejected as undeclared fields.

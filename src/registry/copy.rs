@@ -19,6 +19,12 @@ pub(crate) enum BlobCopy {
     Copied,
 }
 
+enum Mount {
+    Mounted,
+    Session(Url),
+    Refused,
+}
+
 /// Blobs a registry must not be asked to serve (Windows base layers live elsewhere).
 pub(crate) fn is_foreign(desc: &OciDescriptor) -> bool {
     let has_urls = desc.urls.as_ref().is_some_and(|u| !u.is_empty());
@@ -51,14 +57,15 @@ impl RegistryClient {
         }
     }
 
-    /// Asks to mount `digest` from `from` (same registry). `Ok(None)` when mounted, else the
-    /// upload session the registry opened instead.
+    /// Asks to mount `digest` from `from` (same registry). `Mounted`, or the upload session
+    /// the registry opened instead, or `Refused` for a registry that answers a mount with an
+    /// error rather than the 202 the spec asks for (then a plain upload follows).
     async fn mount(
         &self,
         repository: &str,
         from: &str,
         digest: &str,
-    ) -> Result<Option<Url>, RegistryError> {
+    ) -> Result<Mount, RegistryError> {
         let mut url = self.url(repository, "blobs/uploads/")?;
         url.query_pairs_mut()
             .append_pair("mount", digest)
@@ -69,11 +76,11 @@ impl RegistryClient {
             .send(Req::new(Method::POST, url, repository, scopes))
             .await?;
         match response.status() {
-            StatusCode::CREATED => Ok(None),
-            StatusCode::ACCEPTED => self.location(repository, &response).map(Some),
-            _ => {
-                let summary = error_summary(response).await;
-                Err(self.protocol(repository, format!("mounting blob {digest}: {summary}")))
+            StatusCode::CREATED => Ok(Mount::Mounted),
+            StatusCode::ACCEPTED => self.location(repository, &response).map(Mount::Session),
+            status => {
+                tracing::debug!(%status, digest, "mount refused, uploading instead");
+                Ok(Mount::Refused)
             }
         }
     }
@@ -124,8 +131,9 @@ impl RegistryClient {
         let mut session = None;
         if source.registry() == self.registry() {
             match self.mount(repository, from, &desc.digest).await? {
-                None => return Ok(BlobCopy::Mounted),
-                Some(url) => session = Some(url),
+                Mount::Mounted => return Ok(BlobCopy::Mounted),
+                Mount::Session(url) => session = Some(url),
+                Mount::Refused => {}
             }
         }
         let policy = self.options().retry.clone();

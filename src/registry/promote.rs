@@ -173,7 +173,7 @@ pub async fn promote(
     })
 }
 
-/// Puts the tag back as it was, and says what happened.
+/// Puts the tag back as it was, checks that it is, and says what happened.
 async fn undo_tag(
     target: &RegistryClient,
     repository: &str,
@@ -181,19 +181,34 @@ async fn undo_tag(
     previous: Option<&Fetched>,
     actual: &str,
 ) -> String {
-    let result = match previous {
+    let undone = match previous {
         Some(prev) => target
             .put_manifest(repository, tag, &prev.bytes, &prev.media_type)
             .await
-            .map(|_| format!("the tag was restored to {}", prev.digest)),
-        None if actual.is_empty() => Ok("no tag was left behind".to_string()),
+            .map(|_| Some(prev.digest.as_str())),
+        None if actual.is_empty() => Ok(None),
         // Distribution deletes by digest only; this manifest is the one we just wrote.
         None => target
             .delete_manifest(repository, actual)
             .await
-            .map(|()| "the tag was removed again".to_string()),
+            .map(|()| None),
     };
-    result.unwrap_or_else(|e| format!("cleanup FAILED ({e}); check the tag by hand"))
+    let now = match undone {
+        Ok(_) => target.digest(repository, tag).await,
+        Err(e) => Err(e),
+    };
+    let wanted = previous.map(|p| p.digest.as_str());
+    match now {
+        Ok(now) if now.as_deref() == wanted => match wanted {
+            Some(digest) => format!("the tag was restored to {digest}"),
+            None => "the tag was removed again".to_string(),
+        },
+        Ok(now) => format!(
+            "cleanup FAILED: the tag now points at {}; check it by hand",
+            now.as_deref().unwrap_or("nothing")
+        ),
+        Err(e) => format!("cleanup FAILED ({e}); check the tag by hand"),
+    }
 }
 
 /// Walks one image (or index) and copies everything below the root into the target.

@@ -31,6 +31,8 @@ pub struct Fault {
     pub path_contains: String,
     pub status: u16,
     pub retry_after: Option<String>,
+    /// Matching requests let through before the fault starts.
+    pub skip: usize,
     pub remaining: usize,
 }
 
@@ -47,7 +49,7 @@ struct Knobs {
     faults: Vec<Fault>,
     paging: Option<Paging>,
     strip_digests: bool,
-    tamper_tag_puts: bool,
+    tamper_tag_puts: usize,
     /// path fragment → (content type, body) served instead of the registry's answer
     replace: Vec<(String, String, Vec<u8>)>,
     bearer: Option<Bearer>,
@@ -113,11 +115,25 @@ impl Proxy {
         times: usize,
         retry_after: Option<&str>,
     ) {
+        self.fail_after(0, method, path_contains, status, times, retry_after);
+    }
+
+    /// Like `fail`, after letting `skip` matching requests through.
+    pub fn fail_after(
+        &self,
+        skip: usize,
+        method: Method,
+        path_contains: &str,
+        status: u16,
+        times: usize,
+        retry_after: Option<&str>,
+    ) {
         self.knobs().faults.push(Fault {
             method,
             path_contains: path_contains.into(),
             status,
             retry_after: retry_after.map(str::to_string),
+            skip,
             remaining: times,
         });
     }
@@ -130,9 +146,10 @@ impl Proxy {
         self.knobs().strip_digests = true;
     }
 
-    /// Adds an annotation to manifests pushed by tag, so the registry stores other bytes.
-    pub fn tamper_tag_puts(&self) {
-        self.knobs().tamper_tag_puts = true;
+    /// Adds an annotation to the next `times` manifests pushed by tag, so the registry
+    /// stores other bytes than were sent.
+    pub fn tamper_tag_puts(&self, times: usize) {
+        self.knobs().tamper_tag_puts = times;
     }
 
     /// Answers GETs whose path contains `path_contains` with this body instead.
@@ -313,7 +330,7 @@ fn decide(
             replacement.clone(),
         ));
     }
-    if k.tamper_tag_puts
+    if k.tamper_tag_puts > 0
         && method == Method::PUT
         && path.contains("/manifests/")
         && !path.rsplit('/').next().unwrap_or("").starts_with("sha256:")
@@ -322,6 +339,7 @@ fn decide(
         manifest["annotations"] = serde_json::json!({"tampered-by": "test proxy"});
         if let Ok(tampered) = serde_json::to_vec(&manifest) {
             *body = tampered;
+            k.tamper_tag_puts -= 1;
         }
     }
     let paging = k.paging.unwrap_or(Paging::Off);

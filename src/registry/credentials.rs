@@ -82,7 +82,7 @@ impl CredentialSource {
     }
 
     /// Looks credentials up for `registry`. Runs helpers, so it blocks: call it off the runtime.
-    pub(crate) fn lookup_blocking(&self, registry: &str) -> Result<Credentials, RegistryError> {
+    pub fn lookup_blocking(&self, registry: &str) -> Result<Credentials, RegistryError> {
         match self {
             CredentialSource::Static(c) => Ok(c.clone()),
             CredentialSource::Anonymous => Ok(Credentials::Anonymous),

@@ -54,7 +54,8 @@ struct Knobs {
     replace: Vec<(String, String, Vec<u8>)>,
     bearer: Option<Bearer>,
     hits: Vec<(Method, String, u16)>,
-    authorization_seen: Vec<String>,
+    /// (path, Authorization value) of every request that carried one
+    authorization_seen: Vec<(String, String)>,
 }
 
 struct Shared {
@@ -186,14 +187,18 @@ impl Proxy {
     /// Tokens issued and Authorization headers received, to prove none leaks.
     pub fn secrets_seen(&self) -> Vec<String> {
         let k = self.knobs();
-        let mut all: Vec<String> = k.authorization_seen.clone();
+        let mut all: Vec<String> = k
+            .authorization_seen
+            .iter()
+            .map(|(_, a)| a.clone())
+            .collect();
         if let Some(b) = &k.bearer {
             all.extend(b.tokens.keys().cloned());
         }
         all
     }
 
-    pub fn authorization_seen(&self) -> Vec<String> {
+    pub fn authorization_seen(&self) -> Vec<(String, String)> {
         self.knobs().authorization_seen.clone()
     }
 }
@@ -294,7 +299,8 @@ fn decide(
 ) -> Decision {
     let mut k = shared.knobs.lock().expect("knobs");
     if let Some(auth) = headers.get("authorization").and_then(|v| v.to_str().ok()) {
-        k.authorization_seen.push(auth.to_string());
+        k.authorization_seen
+            .push((path.to_string(), auth.to_string()));
     }
     if path == "/token" {
         return Decision::Respond(token(&mut k, headers, query));
@@ -516,7 +522,8 @@ async fn forward(
         .body(body);
     for (name, value) in headers {
         let skip = ["host", "content-length", "connection", "transfer-encoding"];
-        if !skip.contains(&name.as_str()) && !(gate && name.as_str() == "authorization") {
+        let gated = gate && name.as_str() == "authorization";
+        if !gated && !skip.contains(&name.as_str()) {
             request = request.header(name, value);
         }
     }

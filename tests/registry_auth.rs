@@ -250,6 +250,28 @@ async fn wrong_credentials_at_the_token_service() {
     assert!(!format!("{err:?}").contains("nope-nope"));
 }
 
+#[tokio::test]
+async fn forbidden_names_registry_repository_and_action() {
+    let registry = registry_or_skip!();
+    let proxy = Proxy::start(&registry.host).await;
+    proxy.fail(axum::http::Method::GET, "/tags/list", 403, 1, None);
+    let client = common::client(&proxy.host);
+    let err = client
+        .all_tags("prod/payments")
+        .await
+        .expect_err("forbidden");
+    assert!(matches!(err, RegistryError::Denied { .. }), "{err:?}");
+    assert!(
+        err.to_string().starts_with(&format!(
+            "denied: {}/prod/payments: not allowed to pull",
+            proxy.host
+        )),
+        "{err}"
+    );
+    // 403 is an answer, not a hiccup: no retry.
+    assert_eq!(proxy.hits(&axum::http::Method::GET, "/tags/list"), 1);
+}
+
 const CHILD: &str = "SHIPDECK_TEST_CHILD_REGISTRY";
 
 /// `credHelpers` and `credsStore` run `docker-credential-<name>` from PATH. Changing PATH and

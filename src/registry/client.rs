@@ -247,11 +247,7 @@ impl RegistryClient {
                     });
                 }
                 StatusCode::TOO_MANY_REQUESTS => {
-                    let retry_after = response
-                        .headers()
-                        .get(header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()));
+                    let retry_after = retry_after(response.headers());
                     match policy.next_delay(attempt, retry_after) {
                         Some(wait) => {
                             tracing::debug!(?wait, "registry rate limit, waiting");
@@ -266,19 +262,22 @@ impl RegistryClient {
                         }
                     }
                 }
-                s if is_retryable_server_error(s) => match policy.next_delay(attempt, None) {
-                    Some(wait) => {
-                        tracing::debug!(status = s.as_u16(), ?wait, "registry error, retrying");
-                        tokio::time::sleep(wait).await;
+                // A 503 may say when to come back, too.
+                s if is_retryable_server_error(s) => {
+                    match policy.next_delay(attempt, retry_after(response.headers())) {
+                        Some(wait) => {
+                            tracing::debug!(status = s.as_u16(), ?wait, "registry error, retrying");
+                            tokio::time::sleep(wait).await;
+                        }
+                        None => {
+                            return Err(RegistryError::Server {
+                                repo: self.repo_name(req.repository),
+                                status: s.as_u16(),
+                                attempts: attempt,
+                            });
+                        }
                     }
-                    None => {
-                        return Err(RegistryError::Server {
-                            repo: self.repo_name(req.repository),
-                            status: s.as_u16(),
-                            attempts: attempt,
-                        });
-                    }
-                },
+                }
                 _ => return Ok(response),
             }
         }
@@ -420,6 +419,13 @@ impl RegistryClient {
             TokenError::Protocol(message) => self.protocol(repository, message),
         }
     }
+}
+
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    headers
+        .get(header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, jiff::Timestamp::now()))
 }
 
 /// 501 and 505 will not get better by asking again.

@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 
+use futures::{StreamExt, TryStreamExt};
 use oci_client::manifest::OciDescriptor;
 
 use super::client::{Registries, RegistryClient};
@@ -20,6 +21,9 @@ use crate::config::Config;
 
 /// Nested indexes deeper than this are not images anyone runs.
 const MAX_DEPTH: usize = 4;
+
+/// Blob copies in flight at once per image.
+const PARALLEL_BLOBS: usize = 4;
 
 /// What to promote where.
 #[derive(Debug, Clone, PartialEq)]
@@ -87,6 +91,19 @@ impl PromoteRequest {
 }
 
 impl Registries {
+    /// `service:tag` from `from_env` to `to_env` as the configuration describes them.
+    pub async fn promote_service(
+        &self,
+        config: &Config,
+        service: &str,
+        tag: &str,
+        from_env: &str,
+        to_env: &str,
+    ) -> Result<PromoteOutcome, RegistryError> {
+        let request = PromoteRequest::for_service(config, service, tag, from_env, to_env)?;
+        self.promote(&request).await
+    }
+
     /// Promotes with the clients for the source's and the target's registries.
     pub async fn promote(&self, request: &PromoteRequest) -> Result<PromoteOutcome, RegistryError> {
         let source = self.client(&request.source.registry)?;
@@ -227,9 +244,8 @@ impl Copier<'_> {
     async fn copy_tree(&mut self, node: &Fetched, depth: usize) -> Result<(), RegistryError> {
         match &node.manifest {
             Manifest::Image(image) => {
-                for desc in std::iter::once(&image.config).chain(&image.layers) {
-                    self.copy_blob(desc).await?;
-                }
+                let blobs = std::iter::once(&image.config).chain(&image.layers);
+                self.copy_blobs(blobs).await?;
             }
             Manifest::Index(index) => {
                 if depth >= MAX_DEPTH {
@@ -273,18 +289,28 @@ impl Copier<'_> {
         }
     }
 
-    async fn copy_blob(&mut self, desc: &OciDescriptor) -> Result<(), RegistryError> {
-        if is_foreign(desc) || !self.done_blobs.insert(desc.digest.clone()) {
-            return Ok(());
-        }
-        let how = self
-            .target
-            .copy_blob(self.dst_repo, self.source, self.src_repo, desc)
+    /// Copies an image's blobs, a few at a time: layers are independent, and one slow layer
+    /// should not hold up the rest.
+    async fn copy_blobs(
+        &mut self,
+        blobs: impl Iterator<Item = &OciDescriptor>,
+    ) -> Result<(), RegistryError> {
+        let todo: Vec<&OciDescriptor> = blobs
+            .filter(|d| !is_foreign(d) && self.done_blobs.insert(d.digest.clone()))
+            .collect();
+        let (target, source, src_repo, dst_repo) =
+            (self.target, self.source, self.src_repo, self.dst_repo);
+        let results: Vec<BlobCopy> = futures::stream::iter(todo)
+            .map(|desc| target.copy_blob(dst_repo, source, src_repo, desc))
+            .buffer_unordered(PARALLEL_BLOBS)
+            .try_collect()
             .await?;
-        match how {
-            BlobCopy::Mounted => self.counts.0 += 1,
-            BlobCopy::Copied => self.counts.1 += 1,
-            BlobCopy::Present => self.counts.2 += 1,
+        for how in results {
+            match how {
+                BlobCopy::Mounted => self.counts.0 += 1,
+                BlobCopy::Copied => self.counts.1 += 1,
+                BlobCopy::Present => self.counts.2 += 1,
+            }
         }
         Ok(())
     }

@@ -58,6 +58,16 @@ pub struct RegistryClient {
     inner: Arc<Inner>,
 }
 
+impl std::fmt::Debug for RegistryClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Deliberately not the auth state: it holds tokens.
+        f.debug_struct("RegistryClient")
+            .field("registry", &self.inner.registry)
+            .field("base", &self.inner.base)
+            .finish_non_exhaustive()
+    }
+}
+
 struct Inner {
     registry: String,
     base: String,
@@ -161,6 +171,21 @@ impl RegistryClient {
             input: self.repo_name(repository),
             message: e.to_string(),
         })
+    }
+
+    /// `…/<repository>/<kind>/<reference>`, the reference encoded as one path segment: a
+    /// broken registry's tag list may hold names with `/`, `?` or `#` in them.
+    pub(crate) fn object_url(
+        &self,
+        repository: &str,
+        kind: &str,
+        reference: &str,
+    ) -> Result<Url, RegistryError> {
+        let mut url = self.url(repository, kind)?;
+        url.path_segments_mut()
+            .map_err(|()| self.protocol(repository, "registry URL cannot have a path".into()))?
+            .push(reference);
+        Ok(url)
     }
 
     /// Resolves a `Location` or `Link` target, which may be relative to the registry.
@@ -493,7 +518,7 @@ pub(crate) async fn error_summary(response: reqwest::Response) -> String {
 }
 
 /// Clients by registry host, created on first use; what promotion between registries needs.
-#[derive(Clone, Default)]
+#[derive(Clone, Default, Debug)]
 pub struct Registries {
     options: ClientOptions,
     clients: Arc<parking_lot::Mutex<HashMap<String, RegistryClient>>>,
@@ -536,6 +561,13 @@ mod tests {
                 .as_str()
                 .starts_with("https://ghcr.io/v2/")
         );
+        let odd = c.object_url("a/b", "manifests", "x/../y?z#w")?;
+        assert_eq!(
+            odd.as_str(),
+            "https://ghcr.io/v2/a/b/manifests/x%2F..%2Fy%3Fz%23w"
+        );
+        let digest = c.object_url("a/b", "blobs", "sha256:abc")?;
+        assert_eq!(digest.as_str(), "https://ghcr.io/v2/a/b/blobs/sha256:abc");
         let link = c.resolve("a/b", "/v2/a/b/tags/list?n=2&last=b")?;
         assert_eq!(link.as_str(), "https://ghcr.io/v2/a/b/tags/list?n=2&last=b");
         Ok(())

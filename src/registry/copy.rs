@@ -38,7 +38,7 @@ impl RegistryClient {
         repository: &str,
         digest: &str,
     ) -> Result<bool, RegistryError> {
-        let url = self.url(repository, &format!("blobs/{digest}"))?;
+        let url = self.object_url(repository, "blobs", digest)?;
         let response = self
             .send(Req::new(
                 Method::HEAD,
@@ -169,7 +169,7 @@ impl RegistryClient {
         desc: &OciDescriptor,
         location: Url,
     ) -> Result<(), RegistryError> {
-        let url = source.url(from, &format!("blobs/{}", desc.digest))?;
+        let url = source.object_url(from, "blobs", &desc.digest)?;
         let response = source
             .send(Req::new(Method::GET, url, from, vec![Scope::pull(from)]))
             .await?;
@@ -228,7 +228,7 @@ impl RegistryClient {
         bytes: &bytes::Bytes,
         media_type: &str,
     ) -> Result<Option<String>, RegistryError> {
-        let url = self.url(repository, &format!("manifests/{reference}"))?;
+        let url = self.object_url(repository, "manifests", reference)?;
         let req = Req::new(Method::PUT, url, repository, vec![Scope::push(repository)])
             .header(header::CONTENT_TYPE, media_type)
             .body(bytes.clone());
@@ -247,7 +247,7 @@ impl RegistryClient {
         repository: &str,
         digest: &str,
     ) -> Result<(), RegistryError> {
-        let url = self.url(repository, &format!("manifests/{digest}"))?;
+        let url = self.object_url(repository, "manifests", digest)?;
         let response = self
             .send(Req::new(
                 Method::DELETE,

@@ -60,18 +60,11 @@ impl RegistryClient {
 
     /// A row for the console: details, or the reason they failed for this tag alone.
     pub async fn tag_row(&self, repository: &str, tag: &str) -> TagRow {
-        match self.details(repository, tag).await {
-            Ok(details) => TagRow {
-                tag: tag.to_string(),
-                details: Some(details),
-                error: None,
-            },
-            Err(e) => TagRow {
-                tag: tag.to_string(),
-                details: None,
-                error: Some(e.to_string()),
-            },
-        }
+        let result = self
+            .details(repository, tag)
+            .await
+            .map_err(|e| e.to_string());
+        TagRow::from_result(tag, result)
     }
 
     /// Fetches details and sends them as `RegistryEvent::Details`; meant to be spawned.

@@ -128,7 +128,7 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<Option<Option<String>>, RegistryError> {
-        let url = self.url(repository, &format!("manifests/{reference}"))?;
+        let url = self.object_url(repository, "manifests", reference)?;
         let req = Req::new(Method::HEAD, url, repository, vec![Scope::pull(repository)])
             .header(header::ACCEPT, MANIFEST_ACCEPT);
         let response = self.send(req).await?;
@@ -148,7 +148,7 @@ impl RegistryClient {
         repository: &str,
         reference: &str,
     ) -> Result<Option<Fetched>, RegistryError> {
-        let url = self.url(repository, &format!("manifests/{reference}"))?;
+        let url = self.object_url(repository, "manifests", reference)?;
         let req = Req::new(Method::GET, url, repository, vec![Scope::pull(repository)])
             .header(header::ACCEPT, MANIFEST_ACCEPT);
         let response = self.send(req).await?;
@@ -213,7 +213,7 @@ impl RegistryClient {
         digest: &str,
         limit: usize,
     ) -> Result<Bytes, RegistryError> {
-        let url = self.url(repository, &format!("blobs/{digest}"))?;
+        let url = self.object_url(repository, "blobs", digest)?;
         let req = Req::new(Method::GET, url, repository, vec![Scope::pull(repository)]);
         let response = self.send(req).await?;
         let status = response.status();

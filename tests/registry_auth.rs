@@ -63,7 +63,17 @@ impl Captured {
     }
 }
 
-fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+/// Captures every tracing event on this thread until the returned guards drop.
+///
+/// tracing-core caches per-callsite interest, and while only one dispatcher exists it asks
+/// whichever thread first reaches a callsite; a parallel test thread without a subscriber
+/// would then switch our events off for good. A second live dispatcher makes tracing ask all
+/// of them, ours included.
+fn capture_logs() -> (
+    Captured,
+    (tracing::Dispatch, tracing::subscriber::DefaultGuard),
+) {
+    let keep_many = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let captured = Captured::default();
     let writer = captured.clone();
     let subscriber = tracing_subscriber::fmt()
@@ -71,7 +81,8 @@ fn capture_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
         .with_ansi(false)
         .with_writer(move || writer.clone())
         .finish();
-    (captured, tracing::subscriber::set_default(subscriber))
+    let guard = tracing::subscriber::set_default(subscriber);
+    (captured, (keep_many, guard))
 }
 
 /// None of `secrets` (nor their Basic/Bearer payloads) appears in `text`.

@@ -17,7 +17,7 @@ use crate::sandbox::store::rv_of;
 
 use super::server::{Ctx, ResourceRequest, json_response, parse_body};
 use super::smp;
-use super::write::{check_type, write_opts};
+use super::write::{check_type, typecheck, write_opts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchType {
@@ -139,6 +139,7 @@ pub(crate) fn patch(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, A
     for _ in 0..ATTEMPTS {
         let current = ctx.cluster.get(r.res, r.ns(), name)?;
         let mut next = apply_patch(ptype, kind, &current, &req.body)?;
+        typecheck(r.res, &next)?;
         let current_rv = rv_of(&current);
         match next["metadata"]["resourceVersion"].as_str() {
             Some(rv) if !rv.is_empty() && rv != current_rv.to_string() => {
@@ -188,6 +189,8 @@ fn create_from_apply(
     } else {
         applied["metadata"] = serde_json::json!({"name": name});
     }
+    // An apply configuration is partial, but one that creates must stand as a whole object.
+    typecheck(r.res, &applied)?;
     let created = ctx
         .cluster
         .create(r.res, r.ns(), applied, &write_opts(&req.params))?;
@@ -212,9 +215,14 @@ mod tests {
             Ok(PatchType::Merge)
         );
         let err = PatchType::of("application/strategic-merge-patch+json", *kinds::HTTPROUTES)
-            .unwrap_err();
+            .expect_err("an error");
         assert_eq!((err.code, err.reason), (415, "UnsupportedMediaType"));
-        assert_eq!(PatchType::of("application/json", d).unwrap_err().code, 415);
+        assert_eq!(
+            PatchType::of("application/json", d)
+                .expect_err("an error")
+                .code,
+            415
+        );
     }
 
     #[test]
@@ -245,16 +253,16 @@ mod tests {
             &obj,
             br#"[{"op":"test","path":"/spec/replicas","value":9}]"#,
         );
-        assert_eq!(failed.unwrap_err().code, 422);
+        assert_eq!(failed.expect_err("an error").code, 422);
         assert_eq!(
             apply_patch(PatchType::Merge, "Deployment", &obj, b"[1]")
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );
         assert_eq!(
             apply_patch(PatchType::Json, "Deployment", &obj, b"{not json")
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );

@@ -288,7 +288,7 @@ mod tests {
         assert_eq!(
             Output::negotiate(KUBECTL_GET, Some("Everything"))
                 .map(|_| ())
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );

@@ -345,21 +345,21 @@ mod tests {
         assert_eq!(
             parse_query(Some("watch=maybe"))
                 .map(|_| ())
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );
         assert_eq!(
             parse_query(Some("tailLines=x"))
                 .map(|_| ())
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );
         assert_eq!(
             parse_query(Some("dryRun=Some"))
                 .map(|_| ())
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );

@@ -563,7 +563,7 @@ mod tests {
             if bad == "app=" {
                 assert!(result.is_ok());
             } else {
-                assert_eq!(result.map(|_| ()).unwrap_err().code, 400, "{bad}");
+                assert_eq!(result.map(|_| ()).expect_err("an error").code, 400, "{bad}");
             }
         }
     }
@@ -578,14 +578,15 @@ mod tests {
         assert!(!parse("metadata.name!=web-1").matches(&pod));
         assert!(parse("status.phase=Running,spec.nodeName=node-1").matches(&pod));
         assert!(!parse("spec.nodeName=").matches(&pod));
-        let err = FieldSelector::parse(*kinds::DEPLOYMENTS, "status.phase=Running").unwrap_err();
+        let err = FieldSelector::parse(*kinds::DEPLOYMENTS, "status.phase=Running")
+            .expect_err("an error");
         assert_eq!(
             (err.code, err.message.as_str()),
             (400, "field label not supported: status.phase")
         );
         assert_eq!(
             FieldSelector::parse(*kinds::PODS, "nonsense")
-                .unwrap_err()
+                .expect_err("an error")
                 .code,
             400
         );

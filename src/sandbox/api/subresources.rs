@@ -358,7 +358,8 @@ mod tests {
             Ok(4)
         );
         assert_eq!(scale_replicas(rt, "web", &json!({"spec": {}})), Ok(0));
-        let err = scale_replicas(rt, "web", &json!({"spec": {"replicas": -1}})).unwrap_err();
+        let err =
+            scale_replicas(rt, "web", &json!({"spec": {"replicas": -1}})).expect_err("an error");
         assert_eq!(err.code, 422);
         assert!(
             err.message
@@ -373,10 +374,17 @@ mod tests {
         assert_eq!(pick_container(&pod, "p", Some("proxy")), Ok("proxy".into()));
         assert_eq!(pick_container(&pod, "p", Some("init")), Ok("init".into()));
         assert_eq!(
-            pick_container(&pod, "p", None).unwrap_err().message,
+            pick_container(&pod, "p", None)
+                .expect_err("an error")
+                .message,
             "a container name must be specified for pod p, choose one of: [web proxy]"
         );
-        assert_eq!(pick_container(&pod, "p", Some("db")).unwrap_err().code, 400);
+        assert_eq!(
+            pick_container(&pod, "p", Some("db"))
+                .expect_err("an error")
+                .code,
+            400
+        );
         let single = json!({"spec": {"containers": [{"name": "web"}]}});
         assert_eq!(pick_container(&single, "p", None), Ok("web".into()));
     }

@@ -348,22 +348,28 @@ mod tests {
             Ok(Start::After(0))
         );
         assert_eq!(
-            start_of(Some("x"), None, None, false).unwrap_err().code,
+            start_of(Some("x"), None, None, false)
+                .expect_err("an error")
+                .code,
             400
         );
         // Streaming lists without the required companions fail loudly instead of hanging.
         assert_eq!(
-            start_of(None, None, Some(true), true).unwrap_err().code,
-            422
-        );
-        assert_eq!(
-            start_of(None, Some("NotOlderThan"), Some(true), false)
-                .unwrap_err()
+            start_of(None, None, Some(true), true)
+                .expect_err("an error")
                 .code,
             422
         );
         assert_eq!(
-            start_of(None, Some("Exact"), None, false).unwrap_err().code,
+            start_of(None, Some("NotOlderThan"), Some(true), false)
+                .expect_err("an error")
+                .code,
+            422
+        );
+        assert_eq!(
+            start_of(None, Some("Exact"), None, false)
+                .expect_err("an error")
+                .code,
             422
         );
     }

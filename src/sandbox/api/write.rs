@@ -67,6 +67,58 @@ pub(crate) fn check_type(res: ResId, body: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Built-in kinds must decode into their typed form, as the real server's decoder requires: a
+/// value of the wrong type is a 400 here rather than a stored object that every typed client
+/// (kube watchers, the console itself) then fails to read.
+pub(crate) fn typecheck(res: ResId, obj: &Value) -> Result<(), ApiError> {
+    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core};
+    use k8s_openapi::api::{discovery::v1 as discovery, networking::v1 as networking};
+
+    fn check<T: serde::de::DeserializeOwned>(obj: &Value) -> Result<(), (String, String)> {
+        serde_path_to_error::deserialize::<_, T>(obj)
+            .map(|_| ())
+            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
+    }
+    // Without metadata the semantics layer has the better message (name required).
+    if !obj.get("metadata").is_some_and(Value::is_object) {
+        return Ok(());
+    }
+    let rt = res.get();
+    let result = match rt.kind {
+        "Namespace" => check::<core::Namespace>(obj),
+        "Pod" => check::<core::Pod>(obj),
+        "Service" => check::<core::Service>(obj),
+        "Endpoints" => check::<core::Endpoints>(obj),
+        "ConfigMap" => check::<core::ConfigMap>(obj),
+        "Secret" => check::<core::Secret>(obj),
+        "Event" => check::<core::Event>(obj),
+        "Node" => check::<core::Node>(obj),
+        "Deployment" => check::<apps::Deployment>(obj),
+        "ReplicaSet" => check::<apps::ReplicaSet>(obj),
+        "Job" => check::<batch::Job>(obj),
+        "EndpointSlice" => check::<discovery::EndpointSlice>(obj),
+        "Ingress" => check::<networking::Ingress>(obj),
+        // Custom resources have no compiled-in schema.
+        _ => Ok(()),
+    };
+    let Err((path, message)) = result else {
+        return Ok(());
+    };
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
+    if message.starts_with("missing field") {
+        return Err(ApiError::invalid(
+            rt,
+            name,
+            &[(path.as_str(), format!("Required value: {message}"))],
+        ));
+    }
+    Err(ApiError::bad_request(format!(
+        "{kind} in version \"{version}\" cannot be handled as a {kind}: {path}: {message}",
+        kind = rt.kind,
+        version = rt.version
+    )))
+}
+
 fn check_namespace(req: &ResourceRequest, body: &Value) -> Result<(), ApiError> {
     if !req.route.res.get().namespaced {
         return Ok(());
@@ -83,6 +135,7 @@ pub(crate) fn create(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, 
     let r = &req.route;
     let body = object_body(req)?;
     check_type(r.res, &body)?;
+    typecheck(r.res, &body)?;
     if r.res.get().namespaced && r.namespace.is_none() {
         return Err(ApiError::bad_request(
             "the namespace of the object must be given in the URL",
@@ -100,6 +153,7 @@ pub(crate) fn replace(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response,
     let body = object_body(req)?;
     check_type(r.res, &body)?;
     check_namespace(req, &body)?;
+    typecheck(r.res, &body)?;
     let opts = write_opts(&req.params);
     let stored = if r.sub == Some(Subresource::Status) {
         ctx.cluster

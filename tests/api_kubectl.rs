@@ -261,6 +261,123 @@ spec:
     sb.shutdown().await;
 }
 
+/// `kubectl create <kind>` uses typed clients, which send protobuf bodies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typed_create_commands() {
+    let sb = Sandbox::start().await;
+    let cases: [(&[&str], &str); 7] = [
+        (
+            &[
+                "create",
+                "deployment",
+                "web",
+                "--image=registry.local/web:1.0",
+                "--port=8080",
+                "--replicas=3",
+            ],
+            "deployment.apps/web created",
+        ),
+        (
+            &["create", "service", "clusterip", "web", "--tcp=80:8080"],
+            "service/web created",
+        ),
+        (
+            &[
+                "create",
+                "configmap",
+                "settings",
+                "--from-literal=mode=fast",
+            ],
+            "configmap/settings created",
+        ),
+        (
+            &[
+                "create",
+                "secret",
+                "generic",
+                "creds",
+                "--from-literal=password=hunter2",
+            ],
+            "secret/creds created",
+        ),
+        (
+            &["create", "namespace", "payments"],
+            "namespace/payments created",
+        ),
+        (
+            &[
+                "create",
+                "job",
+                "migrate",
+                "--image=registry.local/migrate:1",
+                "--",
+                "migrate",
+                "up",
+            ],
+            "job.batch/migrate created",
+        ),
+        (
+            &[
+                "create",
+                "ingress",
+                "web",
+                "--class=nginx",
+                "--rule=shop.example.com/*=web:80",
+            ],
+            "ingress.networking.k8s.io/web created",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = sb.kubectl(args).await;
+        assert_eq!(out.ok().trim(), expected, "{args:?}");
+    }
+    let d = sb
+        .kubectl(&["get", "deploy", "web", "-o", "json"])
+        .await
+        .json();
+    assert_eq!(d["spec"]["replicas"], 3);
+    assert_eq!(d["spec"]["selector"]["matchLabels"]["app"], "web");
+    let container = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(container["image"], "registry.local/web:1.0");
+    assert_eq!(container["ports"][0]["containerPort"], 8080);
+    // Defaulting adds no null placeholders for absent lists.
+    assert!(
+        d["spec"]["template"]["spec"]
+            .get("initContainers")
+            .is_none(),
+        "{d}"
+    );
+    let svc = sb
+        .cluster
+        .get(*kinds::SERVICES, "shop", "web")
+        .expect("service");
+    assert_eq!(svc["spec"]["ports"][0]["targetPort"], 8080);
+    let secret = sb
+        .cluster
+        .get(*kinds::SECRETS, "shop", "creds")
+        .expect("secret");
+    assert_eq!(secret["data"]["password"], "aHVudGVyMg==");
+    let job = sb
+        .cluster
+        .get(*kinds::JOBS, "shop", "migrate")
+        .expect("job");
+    assert_eq!(
+        job["spec"]["template"]["spec"]["containers"][0]["command"],
+        json!(["migrate", "up"])
+    );
+    let ing = sb
+        .cluster
+        .get(*kinds::INGRESSES, "shop", "web")
+        .expect("ingress");
+    assert_eq!(ing["spec"]["rules"][0]["host"], "shop.example.com");
+    assert_eq!(
+        ing["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]["port"]["number"],
+        80
+    );
+    assert!(sb.cluster.get(*kinds::NAMESPACES, "", "payments").is_ok());
+    sb.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn get_prints_server_tables() {
     let sb = Sandbox::start().await;

@@ -8,6 +8,7 @@ mod discovery;
 mod openapi;
 mod patch;
 pub mod printers;
+mod protobuf;
 mod read;
 mod route;
 mod selectors;

@@ -23,14 +23,32 @@ pub(crate) fn write_opts(params: &Params) -> WriteOpts {
     }
 }
 
-/// Bodies of POST and PUT must be JSON (kubectl and kube send JSON; YAML that is JSON parses).
-pub(crate) fn object_body(req: &ResourceRequest) -> Result<Value, ApiError> {
-    let essence = req
-        .content_type
+fn media_type(req: &ResourceRequest) -> &str {
+    req.content_type
         .split(';')
         .next()
         .unwrap_or_default()
-        .trim();
+        .trim()
+}
+
+/// Whether a body is protobuf (kubectl's typed clients send it for `create <kind>`).
+fn is_protobuf(req: &ResourceRequest) -> bool {
+    media_type(req) == "application/vnd.kubernetes.protobuf"
+}
+
+fn decode_protobuf(body: &[u8]) -> Result<Value, ApiError> {
+    super::protobuf::decode(body).map_err(|e| {
+        ApiError::unsupported_media_type(format!("the protobuf body could not be decoded: {e}"))
+    })
+}
+
+/// Bodies of POST and PUT: JSON (kubectl, kube; YAML that is JSON parses), or the protobuf
+/// of kubectl's typed clients.
+pub(crate) fn object_body(req: &ResourceRequest) -> Result<Value, ApiError> {
+    if is_protobuf(req) {
+        return decode_protobuf(&req.body);
+    }
+    let essence = media_type(req);
     if essence.contains("protobuf") || essence.contains("cbor") {
         return Err(ApiError::unsupported_media_type(format!(
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {essence}"
@@ -168,6 +186,8 @@ pub(crate) fn replace(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response,
 fn delete_opts(req: &ResourceRequest) -> Result<(DeleteOpts, Option<String>), ApiError> {
     let body = if req.body.iter().all(u8::is_ascii_whitespace) {
         Value::Null
+    } else if is_protobuf(req) {
+        decode_protobuf(&req.body)?
     } else {
         parse_body(&req.body)?
     };

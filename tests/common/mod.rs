@@ -19,6 +19,41 @@ use tokio::process::{Child, ChildStdout, Command};
 
 pub const KUBECTL: &str = "/usr/bin/kubectl";
 
+/// A Deployment and its Service, as a user would write them for `kubectl apply -f`.
+pub const MANIFEST: &str = r#"apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels:
+    app: web
+spec:
+  replicas: 2
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+    spec:
+      containers:
+      - name: web
+        image: registry.local/web:1.0
+        ports:
+        - containerPort: 8080
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector:
+    app: web
+  ports:
+  - port: 80
+    targetPort: 8080
+"#;
+
 pub struct Sandbox {
     pub cluster: Arc<Cluster>,
     pub server: Option<ApiServer>,
@@ -215,4 +250,33 @@ pub fn pod(name: &str, labels: Value, phase: &str) -> Value {
         "spec": {"containers": [{"name": "app", "image": "registry.local/app:1.0"}]},
         "status": {"phase": phase}
     })
+}
+
+/// Cells of the first row whose first cell is `name`, split on runs of spaces.
+pub fn row<'a>(table: &'a str, name: &str) -> Vec<&'a str> {
+    table
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>())
+        .find(|cells| cells.first() == Some(&name))
+        .unwrap_or_else(|| panic!("no row {name} in:\n{table}"))
+}
+
+#[track_caller]
+pub fn api_error(result: Result<impl std::fmt::Debug, kube::Error>) -> Box<kube::core::Status> {
+    match result {
+        Err(kube::Error::Api(status)) => status,
+        other => panic!("expected an API error, got {other:?}"),
+    }
+}
+
+/// The next item of a stream, failing the test after 10 seconds.
+pub async fn next<S, T>(stream: &mut S) -> T
+where
+    S: futures::Stream<Item = T> + Unpin,
+{
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an item within 10s")
+        .expect("stream still open")
 }

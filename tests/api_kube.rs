@@ -329,6 +329,11 @@ async fn errors_are_status_objects() {
         "shop",
         json!({"metadata": {"name": "r"}, "spec": {}}),
     );
+    sb.create(
+        *kinds::PODS,
+        "shop",
+        pod("web-1", json!({"app": "web"}), "Running"),
+    );
     shipdeck::install_crypto_provider();
     let http = reqwest::Client::new();
     let base = sb.url();
@@ -397,6 +402,25 @@ async fn errors_are_status_objects() {
             "Invalid",
         ),
         (
+            http.post(&deploys)
+                .header("Content-Type", "application/vnd.kubernetes.protobuf")
+                .body(b"k8s\0\x0a\xff".to_vec()),
+            415,
+            "UnsupportedMediaType",
+        ),
+        (
+            http.post(&deploys)
+                .header("Content-Type", "application/json")
+                .body(format!("{}{}", "[".repeat(10_000), "]".repeat(10_000))),
+            400,
+            "BadRequest",
+        ),
+        (
+            http.get(format!("{deploys}/{}", "x".repeat(20_000))),
+            404,
+            "NotFound",
+        ),
+        (
             http.patch(format!("{deploys}/web"))
                 .header("Content-Type", "application/apply-patch+yaml")
                 .body(r#"{"spec":{}}"#),
@@ -441,5 +465,27 @@ async fn errors_are_status_objects() {
         assert_eq!(status["code"], code, "{what}");
         assert_eq!(status["reason"], reason, "{what}: {status}");
     }
+    // Extreme but valid values are served, not a crash.
+    let huge = http
+        .get(format!("{deploys}?watch=true&timeoutSeconds={}", u64::MAX))
+        .send()
+        .await
+        .expect("watch");
+    assert_eq!(huge.status().as_u16(), 200);
+    let logs = http
+        .get(format!(
+            "{base}/api/v1/namespaces/shop/pods/web-1/log?tailLines={}",
+            i64::MAX
+        ))
+        .send()
+        .await
+        .expect("logs");
+    assert_eq!(logs.status().as_u16(), 200);
+    let version = http
+        .get(format!("{base}/version"))
+        .send()
+        .await
+        .expect("version");
+    assert_eq!(version.status().as_u16(), 200);
     sb.shutdown().await;
 }

@@ -27,6 +27,7 @@ use super::server::{Ctx, ResourceRequest};
 
 /// Real servers pick 30–60 minutes when the client sets no timeout.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+const MAX_TIMEOUT_SECS: u64 = 24 * 3600;
 /// How often an idle watch that asked for bookmarks hears the current resourceVersion.
 const BOOKMARK_EVERY: Duration = Duration::from_secs(10);
 
@@ -126,7 +127,8 @@ pub(crate) fn serve(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, A
     }
     let timeout = match p.timeout_seconds {
         None | Some(0) => DEFAULT_TIMEOUT,
-        Some(s) => Duration::from_secs(s),
+        // Bounded, so a huge value cannot overflow the deadline arithmetic.
+        Some(s) => Duration::from_secs(s.min(MAX_TIMEOUT_SECS)),
     };
     let (tx, rx) = mpsc::channel::<Result<Bytes, Infallible>>(64);
     let watcher = Watcher {

@@ -483,4 +483,43 @@ mod tests {
             Ok(0)
         );
     }
+
+    #[test]
+    fn events_carry_the_previous_object_and_logs_have_positions() {
+        let store = Store::new(10);
+        store
+            .insert(*kinds::CONFIGMAPS, cm("a", "1"))
+            .expect("insert");
+        store
+            .replace(*kinds::CONFIGMAPS, cm("a", "2"), None)
+            .expect("replace");
+        store
+            .remove(*kinds::CONFIGMAPS, "shop", "a", None)
+            .expect("remove");
+        let events = store.events_since(*kinds::CONFIGMAPS, 1).expect("retained");
+        assert!(events[0].prev.is_none());
+        assert_eq!(
+            events[1].prev.as_ref().map(|p| &p["data"]["k"]),
+            Some(&json!("1"))
+        );
+        assert_eq!(
+            events[2].prev.as_ref().map(|p| &p["data"]["k"]),
+            Some(&json!("2"))
+        );
+
+        let mut logs = store.subscribe_logs();
+        let lines: Vec<String> = (0..10_005).map(|i| i.to_string()).collect();
+        store.append_log("shop", "p", "c", &lines);
+        assert!(logs.has_changed().unwrap_or(false));
+        // Rotation keeps the last 10,000 lines; positions still count from the first line.
+        let (tail, next) = store.log_from("shop", "p", "c", 10_003);
+        assert_eq!(
+            (tail, next),
+            (vec!["10003".to_string(), "10004".to_string()], 10_005)
+        );
+        let (all, _) = store.log_from("shop", "p", "c", 0);
+        assert_eq!(all.first().map(String::as_str), Some("5"));
+        assert_eq!(store.log_from("shop", "p", "missing", 7), (Vec::new(), 7));
+        logs.mark_unchanged();
+    }
 }

@@ -238,6 +238,41 @@ async fn scale_and_status_subresources() {
     sb.shutdown().await;
 }
 
+/// A running pod is deleted gracefully: marked with a deletionTimestamp (the kubelet finishes
+/// the job), and removed at once with gracePeriodSeconds=0.
+#[tokio::test]
+async fn graceful_pod_deletion() {
+    let sb = Sandbox::start().await;
+    let mut running = pod("web-1", json!({"app": "web"}), "Running");
+    running["spec"]["nodeName"] = json!("node-1");
+    sb.create(*kinds::PODS, "shop", running);
+    let pods: Api<Pod> = Api::namespaced(sb.client().await, "shop");
+    let deleted = pods
+        .delete("web-1", &DeleteParams::default())
+        .await
+        .expect("delete");
+    let marked = deleted.left().expect("the terminating pod");
+    assert!(marked.metadata.deletion_timestamp.is_some(), "{marked:?}");
+    assert_eq!(marked.metadata.deletion_grace_period_seconds, Some(30));
+    let live = pods.get("web-1").await.expect("still there");
+    assert!(live.metadata.deletion_timestamp.is_some());
+    // Later main-resource writes keep the mark.
+    pods.patch(
+        "web-1",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}})),
+    )
+    .await
+    .expect("patch");
+    let live = pods.get("web-1").await.expect("still there");
+    assert!(live.metadata.deletion_timestamp.is_some());
+    pods.delete("web-1", &DeleteParams::default().grace_period(0))
+        .await
+        .expect("force delete");
+    assert!(pods.get_opt("web-1").await.expect("get").is_none());
+    sb.shutdown().await;
+}
+
 #[tokio::test]
 async fn pod_logs() {
     let sb = Sandbox::start().await;

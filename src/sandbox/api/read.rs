@@ -110,15 +110,38 @@ pub(crate) fn get(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, Api
     Ok(bytes_response(StatusCode::OK, buf, &out.content_type()))
 }
 
-pub(crate) fn list(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, ApiError> {
+/// Lists this long are rendered on the blocking pool, so a big Table does not hold up the
+/// runtime threads that keep watches flowing.
+const BLOCKING_LIST: usize = 500;
+
+pub(crate) async fn list(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, ApiError> {
     let r = &req.route;
     let filter = Filter::from_params(r.res, &req.params)?;
     let out = Output::negotiate(&req.accept, req.params.include_object.as_deref())?;
-    let namespace = r.namespace.as_deref();
     // The store hands out shared handles; nothing is deep-copied on the way to the socket.
-    let (items, rv) = ctx.cluster.store.list(r.res, namespace);
+    let (items, rv) = ctx.cluster.store.list(r.res, r.namespace.as_deref());
+    let (res, now, items_len) = (r.res, ctx.cluster.clock.now(), items.len());
+    let render = move || render_list(res, &items, rv, &filter, out, now);
+    let buf = if items_len > BLOCKING_LIST {
+        tokio::task::spawn_blocking(render)
+            .await
+            .map_err(|_| ApiError::internal("rendering the list failed"))?
+    } else {
+        render()
+    };
+    Ok(bytes_response(StatusCode::OK, buf, &out.content_type()))
+}
+
+fn render_list(
+    res: ResId,
+    items: &[Arc<Value>],
+    rv: u64,
+    filter: &Filter,
+    out: Output,
+    now: Timestamp,
+) -> Vec<u8> {
     let selected = items.iter().map(|o| &**o).filter(|o| filter.matches(o));
-    let rt = r.res.get();
+    let rt = res.get();
     let mut buf = Vec::with_capacity(256 + items.len() * 1024);
     match out {
         Output::Plain => {
@@ -140,11 +163,11 @@ pub(crate) fn list(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, Ap
             buf.extend_from_slice(b"]}");
         }
         Output::Table { version, include } => {
-            let table = TableWriter::new(r.res, version, include, ctx.cluster.clock.now());
+            let table = TableWriter::new(res, version, include, now);
             table.write(&mut buf, selected, rv, true);
         }
     }
-    Ok(bytes_response(StatusCode::OK, buf, &out.content_type()))
+    buf
 }
 
 fn write_items<'a>(

@@ -229,7 +229,7 @@ async fn resource(ctx: &Arc<Ctx>, req: ResourceRequest) -> Result<Response, ApiE
         (&Method::GET, Some(_), None) if req.params.watch || r.watch_prefix => {
             watch::serve(ctx, &req)
         }
-        (&Method::GET, None, None) => read::list(ctx, &req),
+        (&Method::GET, None, None) => read::list(ctx, &req).await,
         (&Method::POST, None, None) => write::create(ctx, &req),
         (&Method::DELETE, None, None) => write::delete_collection(ctx, &req),
         (&Method::GET, Some(_), None | Some(Subresource::Status)) => read::get(ctx, &req),

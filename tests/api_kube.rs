@@ -347,6 +347,24 @@ async fn bearer_token_and_discovery() {
     let pods: Api<Pod> = Api::namespaced(client_for(&wrong).await, "shop");
     let denied = api_error(pods.list(&ListParams::default()).await);
     assert_eq!((denied.code, denied.reason.as_str()), (401, "Unauthorized"));
+    // Unknown paths are not an oracle for the unauthenticated; version and health are public.
+    shipdeck::install_crypto_provider();
+    let http = reqwest::Client::new();
+    let status = |path: &str| {
+        let url = format!("{}{path}", sb.url());
+        let http = http.clone();
+        async move {
+            http.get(url)
+                .send()
+                .await
+                .expect("response")
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(status("/apis/nope/v1/things").await, 401);
+    assert_eq!(status("/version").await, 200);
+    assert_eq!(status("/readyz").await, 200);
     sb.shutdown().await;
 }
 

@@ -45,7 +45,7 @@ enum Tok {
     Comma,
 }
 
-fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
+fn tokenize(s: &str) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut chars = s.chars().peekable();
     while let Some(&c) = chars.peek() {
@@ -104,7 +104,7 @@ fn tokenize(s: &str) -> Result<Vec<Tok>, String> {
             }
         }
     }
-    Ok(out)
+    out
 }
 
 impl LabelSelector {
@@ -114,7 +114,7 @@ impl LabelSelector {
     }
 
     fn parse_inner(s: &str) -> Result<Self, String> {
-        let toks = tokenize(s)?;
+        let toks = tokenize(s);
         let mut reqs = Vec::new();
         let mut i = 0;
         let ident = |i: usize| match toks.get(i) {

@@ -144,10 +144,13 @@ fn authorized(ctx: &Ctx, headers: &HeaderMap) -> bool {
 }
 
 async fn dispatch(ctx: &Arc<Ctx>, req: Request) -> Result<Response, ApiError> {
-    if !authorized(ctx, req.headers()) {
+    let route = route::parse_path(req.uri().path());
+    // Like the real server's `system:public-info-viewer` role: version and health are public.
+    let public = matches!(route, Ok(Route::Version | Route::Health));
+    if !public && !authorized(ctx, req.headers()) {
         return Err(ApiError::unauthorized());
     }
-    let route = route::parse_path(req.uri().path())?;
+    let route = route?;
     let params = route::parse_query(req.uri().query())?;
     let accept = header_str(req.headers(), header::ACCEPT);
     let method = req.method().clone();

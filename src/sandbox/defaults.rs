@@ -34,10 +34,10 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
     } else if res == *kinds::SERVICES {
         service(cluster, obj);
     } else if res == *kinds::HTTPROUTES {
-        if let Some(rules) = obj["spec"]["rules"].as_array_mut() {
+        if let Some(rules) = obj.pointer_mut("/spec/rules").and_then(Value::as_array_mut) {
             for backend in rules
                 .iter_mut()
-                .filter_map(|r| r["backendRefs"].as_array_mut())
+                .filter_map(|r| r.get_mut("backendRefs").and_then(Value::as_array_mut))
                 .flatten()
             {
                 set_default(backend, "group", json!(""));
@@ -146,7 +146,7 @@ fn pod_spec(spec: &mut Value) {
     set_default(spec, "securityContext", json!({}));
     set_default(spec, "schedulerName", json!("default-scheduler"));
     for key in ["containers", "initContainers"] {
-        if let Some(containers) = spec[key].as_array_mut() {
+        if let Some(containers) = spec.get_mut(key).and_then(Value::as_array_mut) {
             for c in containers {
                 let latest = c["image"].as_str().is_some_and(|i| {
                     !i.contains('@') && image_tag(i).is_none_or(|t| t == "latest")
@@ -156,7 +156,7 @@ fn pod_spec(spec: &mut Value) {
                 set_default(c, "resources", json!({}));
                 set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
                 set_default(c, "terminationMessagePolicy", json!("File"));
-                if let Some(ports) = c["ports"].as_array_mut() {
+                if let Some(ports) = c.get_mut("ports").and_then(Value::as_array_mut) {
                     for p in ports {
                         set_default(p, "protocol", json!("TCP"));
                     }
@@ -195,7 +195,7 @@ fn service(cluster: &Cluster, obj: &mut Value) {
         spec["clusterIPs"] = json!([ip]);
     }
     let node_port = spec["type"] == "NodePort" || spec["type"] == "LoadBalancer";
-    if let Some(ports) = spec["ports"].as_array_mut() {
+    if let Some(ports) = spec.get_mut("ports").and_then(Value::as_array_mut) {
         for (i, p) in ports.iter_mut().enumerate() {
             set_default(p, "protocol", json!("TCP"));
             let port = p["port"].clone();

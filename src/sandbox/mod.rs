@@ -8,6 +8,7 @@ pub mod clock;
 pub mod defaults;
 pub mod error;
 pub mod images;
+pub mod kubeconfig;
 pub mod ops;
 pub mod registry;
 pub mod resources;

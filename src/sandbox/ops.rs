@@ -413,13 +413,18 @@ impl Cluster {
                 if current["metadata"].get("deletionTimestamp").is_some() {
                     return Ok(Deleted::Terminating(current));
                 }
-                let now = self.now();
+                // Straight to the store: `write` keeps server-owned metadata as stored, so a
+                // main-resource write would drop the deletionTimestamp set here.
+                let mut marked = (*current).clone();
+                marked["metadata"]["deletionTimestamp"] = Value::String(self.now());
+                marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
                 let marked = self
-                    .modify(res, namespace, name, false, |pod| {
-                        pod["metadata"]["deletionTimestamp"] = Value::String(now.clone());
-                        pod["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
-                    })?
-                    .unwrap_or(current);
+                    .store
+                    .replace(res, marked, Some(rv_of(&current)))
+                    .map_err(|e| match e {
+                        StoreError::NotFound => ApiError::not_found(rt, name),
+                        _ => ApiError::conflict(rt, name),
+                    })?;
                 return Ok(Deleted::Terminating(marked));
             }
             self.store.drop_logs(namespace, name);

@@ -204,3 +204,420 @@ fn rolling_update_with_30_percent_surge_and_no_unavailability() {
     let steps = rollout_steps(&w, "api", 10, 13);
     assert_eq!(steps, vec![(10, 3), (7, 6), (4, 9), (1, 10), (0, 10)]);
 }
+
+/// What `kubectl rollout undo --to-revision=N` sends (R10.3): the ReplicaSet's template without
+/// its hash label, and the Deployment's skip-list annotations plus the ReplicaSet's others.
+fn rollout_undo(w: &World, name: &str, to_revision: i64) {
+    let rs = w
+        .replicasets(name)
+        .into_iter()
+        .find(|rs| revision(rs) == to_revision)
+        .expect("revision exists");
+    let mut template = rs["spec"]["template"].clone();
+    template["metadata"]["labels"]
+        .as_object_mut()
+        .expect("labels")
+        .remove("pod-template-hash");
+    let skip = [
+        "kubectl.kubernetes.io/last-applied-configuration",
+        "deployment.kubernetes.io/revision",
+        "deployment.kubernetes.io/revision-history",
+        "deployment.kubernetes.io/desired-replicas",
+        "deployment.kubernetes.io/max-replicas",
+    ];
+    w.edit(*kinds::DEPLOYMENTS, name, |d| {
+        let mut annotations = serde_json::Map::new();
+        for (k, v) in d["metadata"]["annotations"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+        {
+            if skip.contains(&k.as_str()) {
+                annotations.insert(k, v);
+            }
+        }
+        for (k, v) in rs["metadata"]["annotations"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default()
+        {
+            if !skip.contains(&k.as_str()) {
+                annotations.insert(k, v);
+            }
+        }
+        d["spec"]["template"] = template.clone();
+        d["metadata"]["annotations"] = json!(annotations);
+    });
+}
+
+fn set_change_cause(w: &World, name: &str, cause: &str) {
+    w.edit(*kinds::DEPLOYMENTS, name, |d| {
+        d["metadata"]["annotations"]["kubernetes.io/change-cause"] = json!(cause);
+    });
+}
+
+#[test]
+fn rollback_reuses_the_old_replicaset_with_a_new_revision() {
+    let w = world();
+    let mut d = deployment("web", 2, "web:1");
+    d["metadata"]["annotations"] = json!({"kubernetes.io/change-cause": "initial"});
+    w.create(*kinds::DEPLOYMENTS, d);
+    w.advance(10);
+    set_change_cause(&w, "web", "upgrade to 2");
+    w.set_image("web", "web:2");
+    w.advance(30);
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
+    let rs = w.replicasets("web");
+    assert_eq!(
+        rs.iter().map(|r| revision(r)).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    // change-cause is copied to the ReplicaSet (R10.2's CHANGE-CAUSE column).
+    assert_eq!(
+        rs[0]["metadata"]["annotations"]["kubernetes.io/change-cause"],
+        "initial"
+    );
+    assert_eq!(
+        rs[1]["metadata"]["annotations"]["kubernetes.io/change-cause"],
+        "upgrade to 2"
+    );
+    let first = rs[0]["metadata"]["name"].clone();
+
+    rollout_undo(&w, "web", 1);
+    w.ctl.settle();
+    let rs = w.replicasets("web");
+    assert_eq!(rs.len(), 2, "no new ReplicaSet: the old one is reused");
+    assert_eq!(rs[1]["metadata"]["name"], first);
+    assert_eq!(revision(&rs[1]), 3);
+    assert_eq!(
+        rs[1]["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"],
+        "1"
+    );
+    assert_eq!(revision(&w.get(*kinds::DEPLOYMENTS, "web")), 3);
+    assert_eq!(
+        w.get(*kinds::DEPLOYMENTS, "web")["metadata"]["annotations"]["kubernetes.io/change-cause"],
+        "initial"
+    );
+    w.advance(30);
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
+    assert_eq!(w.rs_sizes("web"), vec![(0, 0), (2, 2)]);
+
+    // Undo again: revision 2 comes back as 4; numbers are never reused.
+    rollout_undo(&w, "web", 2);
+    w.advance(30);
+    let rs = w.replicasets("web");
+    assert_eq!(
+        rs.iter().map(|r| revision(r)).collect::<Vec<_>>(),
+        vec![3, 4]
+    );
+    assert_eq!(
+        rs[1]["metadata"]["annotations"]["deployment.kubernetes.io/revision-history"],
+        "2"
+    );
+    assert_eq!(
+        rs[1]["spec"]["template"]["spec"]["containers"][0]["image"],
+        "web:2"
+    );
+}
+
+#[test]
+fn revision_history_limit_deletes_the_oldest_scaled_down_replicasets() {
+    let w = world();
+    let mut d = deployment("web", 1, "web:1");
+    d["spec"]["revisionHistoryLimit"] = json!(2);
+    w.create(*kinds::DEPLOYMENTS, d);
+    w.advance(10);
+    for v in 2..=5 {
+        w.set_image("web", &format!("web:{v}"));
+        w.advance(30);
+        assert_eq!(
+            w.rollout_status("web"),
+            Ok("deployment \"web\" successfully rolled out".into())
+        );
+    }
+    let revisions: Vec<i64> = w.replicasets("web").iter().map(|r| revision(r)).collect();
+    assert_eq!(
+        revisions,
+        vec![3, 4, 5],
+        "the new ReplicaSet and two old ones remain"
+    );
+}
+
+#[test]
+fn paused_deployment_scales_but_does_not_roll_out_until_resumed() {
+    let w = world();
+    w.create(*kinds::DEPLOYMENTS, deployment("web", 4, "web:1"));
+    w.advance(10);
+    w.edit(*kinds::DEPLOYMENTS, "web", |d| {
+        d["spec"]["paused"] = json!(true)
+    });
+    w.ctl.settle();
+    let d = w.get(*kinds::DEPLOYMENTS, "web");
+    let progressing = condition(&d, "Progressing").expect("progressing");
+    assert_eq!(progressing["status"], "Unknown");
+    assert_eq!(progressing["reason"], "DeploymentPaused");
+    assert_eq!(progressing["message"], "Deployment is paused");
+
+    w.set_image("web", "web:2");
+    w.edit(*kinds::DEPLOYMENTS, "web", |d| {
+        d["spec"]["replicas"] = json!(6)
+    });
+    w.advance(10);
+    let d = w.get(*kinds::DEPLOYMENTS, "web");
+    assert_eq!(
+        d["status"]["observedGeneration"],
+        d["metadata"]["generation"]
+    );
+    assert_eq!(w.replicasets("web").len(), 1, "no rollout while paused");
+    assert_eq!(w.rs_sizes("web"), vec![(6, 6)], "scaling still happens");
+    let rs_name = w.replicasets("web")[0]["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        w.events_for("web")
+            .iter()
+            .any(|e| e.1 == format!("Scaled up replica set {rs_name} from 4 to 6"))
+    );
+
+    w.edit(*kinds::DEPLOYMENTS, "web", |d| {
+        d["spec"]["paused"] = json!(false)
+    });
+    w.ctl.settle();
+    let d = w.get(*kinds::DEPLOYMENTS, "web");
+    assert_eq!(w.replicasets("web").len(), 2);
+    assert_eq!(revision(&d), 2);
+    w.advance(60);
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
+    assert_eq!(w.rs_sizes("web"), vec![(0, 0), (6, 6)]);
+}
+
+#[test]
+fn recreate_stops_every_old_pod_before_starting_new_ones() {
+    let w = world();
+    let mut d = deployment("db", 3, "db:1");
+    d["spec"]["strategy"] = json!({"type": "Recreate"});
+    w.create(*kinds::DEPLOYMENTS, d);
+    w.advance(10);
+    w.set_image("db", "db:2");
+    w.ctl.settle();
+    assert_eq!(
+        w.replicasets("db").len(),
+        1,
+        "no new ReplicaSet while old pods run"
+    );
+    assert_eq!(w.rs_sizes("db"), vec![(0, 0)]);
+    let old = w.replicasets("db")[0].clone();
+    let pods = w.pods_of(&old);
+    assert_eq!(pods.len(), 3);
+    assert!(
+        pods.iter()
+            .all(|p| p["metadata"]["deletionTimestamp"].is_string())
+    );
+    let mut saw_both = false;
+    for _ in 0..30 {
+        w.advance(1);
+        let rs = w.replicasets("db");
+        let old_pods = w.pods_of(&rs[0]).len();
+        let new_pods = rs.get(1).map(|r| w.pods_of(r).len()).unwrap_or(0);
+        saw_both |= old_pods > 0 && new_pods > 0;
+    }
+    assert!(!saw_both, "old and new pods never overlap");
+    assert_eq!(w.rs_sizes("db"), vec![(0, 0), (3, 3)]);
+    assert_eq!(
+        w.rollout_status("db"),
+        Ok("deployment \"db\" successfully rolled out".into())
+    );
+}
+
+fn container_state(pod: &serde_json::Value) -> (String, String, i64) {
+    let cs = &pod["status"]["containerStatuses"][0];
+    let waiting = &cs["state"]["waiting"];
+    (
+        waiting["reason"]
+            .as_str()
+            .unwrap_or(if cs["state"]["running"].is_object() {
+                "Running"
+            } else {
+                ""
+            })
+            .to_string(),
+        waiting["message"].as_str().unwrap_or_default().to_string(),
+        cs["restartCount"].as_i64().unwrap_or(0),
+    )
+}
+
+#[test]
+fn missing_image_backs_off_and_exceeds_the_progress_deadline() {
+    let w = world();
+    w.images.missing("web:nope");
+    let mut d = deployment("web", 2, "web:nope");
+    d["spec"]["progressDeadlineSeconds"] = json!(30);
+    w.create(*kinds::DEPLOYMENTS, d);
+    w.ctl.settle();
+    let rs = w.replicasets("web")[0].clone();
+    let pod_name = w.pods_of(&rs)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pod = || w.get(*kinds::PODS, &pod_name);
+    assert_eq!(container_state(&pod()).0, "ContainerCreating");
+
+    w.advance(2);
+    let (reason, message, _) = container_state(&pod());
+    assert_eq!(reason, "ErrImagePull");
+    assert!(message.contains("web:nope: not found"), "{message}");
+    assert_eq!(pod()["status"]["phase"], "Pending");
+    w.advance(1);
+    let (reason, message, _) = container_state(&pod());
+    assert_eq!(reason, "ImagePullBackOff");
+    assert_eq!(message, "Back-off pulling image \"web:nope\"");
+    let events = w.events_for(&pod_name);
+    for (reason, message) in [
+        ("Pulling", "Pulling image \"web:nope\""),
+        ("Failed", "Error: ErrImagePull"),
+        ("BackOff", "Back-off pulling image \"web:nope\""),
+        ("Failed", "Error: ImagePullBackOff"),
+    ] {
+        assert!(
+            events.iter().any(|e| e.0 == reason && e.1 == message),
+            "{reason}: {message} in {events:?}"
+        );
+    }
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("Waiting for deployment \"web\" rollout to finish: 0 of 2 updated replicas are available...".into())
+    );
+
+    // Retries: back-off 10s, then pull (2s) fails again → ErrImagePull, then 20s.
+    w.advance(12);
+    assert_eq!(container_state(&pod()).0, "ErrImagePull");
+    w.advance(1);
+    assert_eq!(container_state(&pod()).0, "ImagePullBackOff");
+    let d = w.get(*kinds::DEPLOYMENTS, "web");
+    assert_eq!(
+        condition(&d, "Progressing").expect("progressing")["reason"],
+        "ReplicaSetUpdated"
+    );
+
+    // No progress for 30s since the last update (at creation) → deadline exceeded.
+    w.advance(20);
+    let d = w.get(*kinds::DEPLOYMENTS, "web");
+    let progressing = condition(&d, "Progressing").expect("progressing");
+    assert_eq!(progressing["status"], "False");
+    assert_eq!(progressing["reason"], "ProgressDeadlineExceeded");
+    let rs_name = rs["metadata"]["name"].as_str().unwrap_or_default();
+    assert_eq!(
+        progressing["message"],
+        json!(format!(
+            "ReplicaSet \"{rs_name}\" has timed out progressing."
+        ))
+    );
+    assert_eq!(
+        condition(&d, "Available").expect("available")["status"],
+        "False"
+    );
+    assert_eq!(
+        w.rollout_status("web"),
+        Err("deployment \"web\" exceeded its progress deadline".into())
+    );
+
+    // The image gets pushed: the next pull succeeds and the rollout completes after all.
+    w.images.present("web:nope");
+    w.advance(60);
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
+    let progressing = condition(&w.get(*kinds::DEPLOYMENTS, "web"), "Progressing")
+        .cloned()
+        .expect("progressing");
+    assert_eq!(progressing["reason"], "NewReplicaSetAvailable");
+}
+
+#[test]
+fn crashing_image_loops_with_growing_backoff() {
+    let w = world();
+    w.images
+        .fault("web:bad", shipdeck::sandbox::images::Fault::Crash);
+    w.create(*kinds::DEPLOYMENTS, deployment("web", 1, "web:bad"));
+    w.ctl.settle();
+    let rs = w.replicasets("web")[0].clone();
+    let pod_name = w.pods_of(&rs)[0]["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let pod = || w.get(*kinds::PODS, &pod_name);
+    // Pull 2s, start 1s, runs 3s, exits 1 → restarted at once; the second exit backs off.
+    let mut timeline = Vec::new();
+    for _ in 0..120 {
+        w.advance(1);
+        let p = pod();
+        let (reason, message, restarts) = container_state(&p);
+        if timeline
+            .last()
+            .map(|(r, _, n): &(String, String, i64)| (r.clone(), *n))
+            != Some((reason.clone(), restarts))
+        {
+            timeline.push((reason, message, restarts));
+        }
+        assert_ne!(
+            p["status"]["conditions"][2]["status"], "True",
+            "a crashing pod is never Ready"
+        );
+    }
+    let reasons: Vec<(String, i64)> = timeline.iter().map(|(r, _, n)| (r.clone(), *n)).collect();
+    assert_eq!(
+        reasons[..9],
+        [
+            ("ContainerCreating".into(), 0),
+            ("Running".into(), 0),
+            ("Running".into(), 1),
+            ("CrashLoopBackOff".into(), 1),
+            ("Running".into(), 2),
+            ("CrashLoopBackOff".into(), 2),
+            ("Running".into(), 3),
+            ("CrashLoopBackOff".into(), 3),
+            ("Running".into(), 4),
+        ]
+    );
+    let backoffs: Vec<&str> = timeline
+        .iter()
+        .filter(|t| t.0 == "CrashLoopBackOff")
+        .map(|t| t.1.split(' ').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(backoffs[..3], ["10s", "20s", "40s"]);
+    assert!(
+        timeline[3]
+            .1
+            .starts_with("back-off 10s restarting failed container=web pod=web-")
+    );
+    let p = pod();
+    let last = &p["status"]["containerStatuses"][0]["lastState"]["terminated"];
+    assert_eq!(last["exitCode"], 1);
+    assert_eq!(last["reason"], "Error");
+    assert_eq!(p["status"]["phase"], "Running");
+    let backoff_events: Vec<_> = w
+        .events_for(&pod_name)
+        .into_iter()
+        .filter(|e| e.0 == "BackOff")
+        .collect();
+    assert_eq!(backoff_events.len(), 1, "repeats aggregate into one event");
+    assert!(
+        backoff_events[0]
+            .1
+            .starts_with("Back-off restarting failed container web in pod web-")
+    );
+    assert!(backoff_events[0].2 >= 3);
+    let logs = w.cluster.store.log(NS, &pod_name, "web");
+    assert!(logs.iter().any(|l| l.contains("FATAL")), "{logs:?}");
+}

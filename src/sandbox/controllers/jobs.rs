@@ -66,8 +66,15 @@ pub fn sync(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
         let _ = ctx
             .cluster
             .modify(*kinds::PODS, ns, name_of(pod), false, |p| {
-                if let Some(f) = p["metadata"]["finalizers"].as_array_mut() {
+                let Some(meta) = p["metadata"].as_object_mut() else {
+                    return;
+                };
+                if let Some(f) = meta.get_mut("finalizers").and_then(Value::as_array_mut) {
                     f.retain(|x| x != TRACKING_FINALIZER);
+                    if f.is_empty() {
+                        // An empty list is omitted, as the API server serializes it.
+                        meta.remove("finalizers");
+                    }
                 }
             });
     }

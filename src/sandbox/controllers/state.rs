@@ -203,6 +203,17 @@ fn apply(ctx: &Ctx<'_>, st: &mut State, work: &mut Work, ev: &WatchEvent) {
         }
         work.tasks.insert(Task::Pod(key.clone()));
         if let Some(rs) = owner_key("ReplicaSet") {
+            if deleted {
+                // `deletePod`: a Recreate rollout waits for the old pods to be gone.
+                let owner = ctx.cluster.store.get(*kinds::REPLICASETS, &rs.0, &rs.1);
+                if let Some(d) = owner.as_deref().and_then(controller_ref)
+                    && d["kind"] == "Deployment"
+                    && let Some(name) = d["name"].as_str()
+                {
+                    work.tasks
+                        .insert(Task::Deployment((rs.0.clone(), name.to_string())));
+                }
+            }
             work.tasks.insert(Task::ReplicaSet(rs));
         } else if let Some(job) = owner_key("Job") {
             work.tasks.insert(Task::Job(job));

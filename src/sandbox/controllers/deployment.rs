@@ -134,7 +134,7 @@ pub fn sync(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
             Ev::warning(Source::Deployment, "SelectingAll", msg),
         );
         d["status"]["observedGeneration"] = d["metadata"]["generation"].clone();
-        write_status(ctx, &stored, &d);
+        write_status(ctx, st, &stored, &d);
         return;
     }
     let mut rs_list = claim_replicasets(ctx, st, &d);
@@ -148,18 +148,18 @@ pub fn sync(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
     } else {
         rollout::recreate(ctx, st, &mut d, &mut rs_list);
     }
-    write_status(ctx, &stored, &d);
+    write_status(ctx, st, &stored, &d);
 }
 
 /// Stores the status and revision annotation the sync arrived at (a `/status` write, which
 /// does not bump the generation). Other annotations are left as stored, so a concurrent edit
 /// is not undone.
-fn write_status(ctx: &Ctx<'_>, stored: &Value, d: &Value) {
+fn write_status(ctx: &Ctx<'_>, st: &mut State, stored: &Value, d: &Value) {
     let revision = annotation(d, REVISION);
     if stored.get("status") == d.get("status") && annotation(stored, REVISION) == revision {
         return;
     }
-    let _ = ctx
+    let written = ctx
         .cluster
         .modify(*kinds::DEPLOYMENTS, ns_of(d), name_of(d), true, |obj| {
             obj["status"] = d["status"].clone();
@@ -170,6 +170,9 @@ fn write_status(ctx: &Ctx<'_>, stored: &Value, d: &Value) {
                 obj["metadata"]["annotations"][REVISION] = json!(revision);
             }
         });
+    if let Ok(Some(written)) = written {
+        st.wrote(*kinds::DEPLOYMENTS, &written);
+    }
 }
 
 /// `ClaimReplicaSets`: owned ReplicaSets that still match the selector, plus matching orphans

@@ -34,10 +34,60 @@ struct Svc {
     pods: BTreeMap<String, PodEp>,
 }
 
-/// What each Service's endpoints currently hold.
+/// What each Service's endpoints currently hold, and which Services hold each pod.
 #[derive(Default)]
 pub struct Tracker {
     services: HashMap<Key, Svc>,
+    /// Pod key → names of the Services (same namespace) whose endpoints include it.
+    pod_services: HashMap<Key, BTreeSet<String>>,
+}
+
+impl Tracker {
+    fn link(&mut self, ns: &str, pod: &str, svc: &str, linked: bool) {
+        let key = (ns.to_string(), pod.to_string());
+        if linked {
+            self.pod_services
+                .entry(key)
+                .or_default()
+                .insert(svc.to_string());
+        } else if let Some(set) = self.pod_services.get_mut(&key) {
+            set.remove(svc);
+            if set.is_empty() {
+                self.pod_services.remove(&key);
+            }
+        }
+    }
+
+    /// Replaces a Service's entries (`None`: forgets the Service), keeping the reverse index
+    /// in step; returns what a forgotten Service held.
+    fn reset(&mut self, key: &Key, pods: Option<BTreeMap<String, PodEp>>) -> Option<Svc> {
+        let (ns, svc) = key;
+        let (old_pods, forgotten) = match pods {
+            Some(pods) => {
+                let entry = self.services.entry(key.clone()).or_default();
+                let old = std::mem::replace(&mut entry.pods, pods);
+                let new: Vec<String> = entry.pods.keys().cloned().collect();
+                for p in new {
+                    self.link(ns, &p, svc, true);
+                }
+                (old, None)
+            }
+            None => match self.services.remove(key) {
+                Some(mut old) => (std::mem::take(&mut old.pods), Some(old)),
+                None => (BTreeMap::new(), None),
+            },
+        };
+        for p in old_pods.keys() {
+            let still = self
+                .services
+                .get(key)
+                .is_some_and(|e| e.pods.contains_key(p));
+            if !still {
+                self.link(ns, p, svc, false);
+            }
+        }
+        forgotten
+    }
 }
 
 pub fn sync(
@@ -50,47 +100,149 @@ pub fn sync(
     let store = &ctx.cluster.store;
     let mut recompute: BTreeSet<Key> = services.clone();
     if full {
-        st.endpoints.services.clear();
+        st.endpoints = Tracker::default();
         let (all, _) = store.list(*kinds::SERVICES, None);
         recompute.extend(all.iter().map(|s| key_of(s)));
     }
     for (ns, names) in pods_changed {
         let (svcs, _) = store.list(*kinds::SERVICES, Some(ns));
-        for svc in svcs {
-            let key = key_of(&svc);
-            let Some(selector) = selector(&svc) else {
-                continue;
-            };
-            if recompute.contains(&key) {
-                continue;
+        // Every pod a Service selects carries its selector's first pair: index by it.
+        let mut by_pair: HashMap<(&str, &Value), Vec<usize>> = HashMap::new();
+        for (i, svc) in svcs.iter().enumerate() {
+            if let Some((k, v)) = selector(svc).and_then(|sel| sel.iter().next()) {
+                by_pair.entry((k.as_str(), v)).or_default().push(i);
             }
-            let Some(entry) = st.endpoints.services.get_mut(&key) else {
-                recompute.insert(key);
-                continue;
-            };
-            let mut changed = false;
-            for name in names {
-                let want = store
-                    .get(*kinds::PODS, ns, name)
-                    .and_then(|p| endpoint_of(&p, selector));
-                let changed_here = match want {
+        }
+        let mut touched: BTreeSet<usize> = BTreeSet::new();
+        for pod_name in names {
+            let pod = store.get(*kinds::PODS, ns, pod_name);
+            let mut candidates: BTreeSet<usize> = BTreeSet::new();
+            if let Some(labels) = pod
+                .as_ref()
+                .and_then(|p| p["metadata"]["labels"].as_object())
+            {
+                for (k, v) in labels {
+                    candidates.extend(by_pair.get(&(k.as_str(), v)).into_iter().flatten());
+                }
+            }
+            if let Some(held) = st
+                .endpoints
+                .pod_services
+                .get(&(ns.clone(), pod_name.clone()))
+            {
+                candidates.extend(
+                    svcs.iter()
+                        .enumerate()
+                        .filter(|(_, s)| held.contains(name_of(s)))
+                        .map(|(i, _)| i),
+                );
+            }
+            for i in candidates {
+                let svc = &svcs[i];
+                let key = key_of(svc);
+                let Some(sel) = selector(svc) else { continue };
+                if recompute.contains(&key) {
+                    continue;
+                }
+                if !st.endpoints.services.contains_key(&key) {
+                    recompute.insert(key);
+                    continue;
+                }
+                let want = pod.as_ref().and_then(|p| endpoint_of(p, sel));
+                let entry = st.endpoints.services.get_mut(&key).expect("checked above");
+                let changed = match want {
                     Some(ep) => {
-                        entry.pods.get(name) != Some(&ep) && {
-                            entry.pods.insert(name.clone(), ep);
-                            true
-                        }
+                        let changed = entry.pods.get(pod_name) != Some(&ep);
+                        entry.pods.insert(pod_name.clone(), ep);
+                        changed
                     }
-                    None => entry.pods.remove(name).is_some(),
+                    None => entry.pods.remove(pod_name).is_some(),
                 };
-                changed |= changed_here;
+                if changed {
+                    let linked = entry.pods.contains_key(pod_name);
+                    st.endpoints.link(ns, pod_name, name_of(svc), linked);
+                    touched.insert(i);
+                }
             }
-            if changed {
-                write(ctx, &svc, entry);
+        }
+        for i in touched {
+            let key = key_of(&svcs[i]);
+            if let Some(entry) = st.endpoints.services.get_mut(&key) {
+                write(ctx, &svcs[i], entry);
             }
         }
     }
-    for key in recompute {
-        recompute_service(ctx, st, &key);
+    let mut by_ns: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (ns, name) in recompute {
+        by_ns.entry(ns).or_default().push(name);
+    }
+    for (ns, names) in by_ns {
+        recompute_namespace(ctx, st, &ns, &names);
+    }
+}
+
+/// Recomputes Services from scratch with one pass over the namespace's pods.
+fn recompute_namespace(ctx: &Ctx<'_>, st: &mut State, ns: &str, names: &[String]) {
+    let store = &ctx.cluster.store;
+    let mut live: Vec<(std::sync::Arc<Value>, BTreeMap<String, PodEp>)> = Vec::new();
+    for name in names {
+        let key = (ns.to_string(), name.clone());
+        match store.get(*kinds::SERVICES, ns, name) {
+            Some(svc) if selector(&svc).is_some() => live.push((svc, BTreeMap::new())),
+            _ => forget(ctx, st, &key),
+        }
+    }
+    if live.is_empty() {
+        return;
+    }
+    let mut by_pair: HashMap<(String, Value), Vec<usize>> = HashMap::new();
+    for (i, (svc, _)) in live.iter().enumerate() {
+        if let Some((k, v)) = selector(svc).and_then(|sel| sel.iter().next()) {
+            by_pair.entry((k.clone(), v.clone())).or_default().push(i);
+        }
+    }
+    let (pods, _) = store.list(*kinds::PODS, Some(ns));
+    for pod in &pods {
+        let Some(labels) = pod["metadata"]["labels"].as_object() else {
+            continue;
+        };
+        let mut candidates: BTreeSet<usize> = BTreeSet::new();
+        for (k, v) in labels {
+            if let Some(list) = by_pair.get(&(k.clone(), v.clone())) {
+                candidates.extend(list);
+            }
+        }
+        for i in candidates {
+            let (svc, entries) = &mut live[i];
+            if let Some(ep) = selector(svc).and_then(|sel| endpoint_of(pod, sel)) {
+                entries.insert(name_of(pod).to_string(), ep);
+            }
+        }
+    }
+    for (svc, entries) in live {
+        let key = key_of(&svc);
+        st.endpoints.reset(&key, Some(entries));
+        if let Some(entry) = st.endpoints.services.get_mut(&key) {
+            write(ctx, &svc, entry);
+        }
+    }
+}
+
+/// A Service that is gone or no longer selects: what we managed goes away (the slices of a
+/// deleted Service were already collected with it).
+fn forget(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
+    let (ns, name) = key;
+    if let Some(old) = st.endpoints.reset(key, None)
+        && let Some(slice) = old.slice
+    {
+        let _ = ctx
+            .cluster
+            .delete(*kinds::ENDPOINTSLICES, ns, &slice, &DeleteOpts::default());
+    }
+    if ctx.cluster.store.get(*kinds::ENDPOINTS, ns, name).is_some() {
+        let _ = ctx
+            .cluster
+            .delete(*kinds::ENDPOINTS, ns, name, &DeleteOpts::default());
     }
 }
 
@@ -128,36 +280,6 @@ fn endpoint_of(pod: &Value, selector: &Map<String, Value>) -> Option<PodEp> {
         terminating: is_terminating(pod),
         named,
     })
-}
-
-fn recompute_service(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
-    let (ns, name) = key;
-    let store = &ctx.cluster.store;
-    let svc = store.get(*kinds::SERVICES, ns, name);
-    let Some((svc, selector)) = svc.as_ref().and_then(|s| selector(s).map(|sel| (s, sel))) else {
-        // Gone or no longer selecting: what we managed goes away (slices of a deleted Service
-        // were already collected with it).
-        if let Some(old) = st.endpoints.services.remove(key)
-            && let Some(slice) = old.slice
-        {
-            let _ = ctx
-                .cluster
-                .delete(*kinds::ENDPOINTSLICES, ns, &slice, &DeleteOpts::default());
-        }
-        if store.get(*kinds::ENDPOINTS, ns, name).is_some() {
-            let _ = ctx
-                .cluster
-                .delete(*kinds::ENDPOINTS, ns, name, &DeleteOpts::default());
-        }
-        return;
-    };
-    let (pods, _) = store.list(*kinds::PODS, Some(ns));
-    let entry = st.endpoints.services.entry(key.clone()).or_default();
-    entry.pods = pods
-        .iter()
-        .filter_map(|p| endpoint_of(p, selector).map(|ep| (name_of(p).to_string(), ep)))
-        .collect();
-    write(ctx, svc, entry);
 }
 
 /// The Service's ports as endpoint ports, resolving named target ports from the pods.

@@ -158,10 +158,12 @@ pub fn sync(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
         status.insert("conditions".into(), json!(conditions));
     }
     let status = Value::Object(status);
-    if job.get("status") != Some(&status) {
-        let _ = ctx.cluster.modify(*kinds::JOBS, ns, name, true, |j| {
+    if job.get("status") != Some(&status)
+        && let Ok(Some(written)) = ctx.cluster.modify(*kinds::JOBS, ns, name, true, |j| {
             j["status"] = status.clone()
-        });
+        })
+    {
+        st.wrote(*kinds::JOBS, &written);
     }
 }
 

@@ -165,7 +165,8 @@ impl Controllers {
             }
         }
         for round in 0..MAX_ROUNDS {
-            let mut work = state::ingest(&ctx, st);
+            let mut work = std::mem::take(&mut st.carry);
+            work.merge(state::ingest(&ctx, st));
             st.take_due(ctx.now, &mut work);
             if work.is_empty() {
                 break;
@@ -240,6 +241,18 @@ impl Controllers {
     }
 }
 
+/// A round can write a lot (5,000 pods starting at once). Reading the change history whenever
+/// this many writes piled up keeps it from outrunning the store's bounded history (20,000
+/// changes by default), which would force a full resync.
+const CHECKPOINT_WRITES: u64 = 2_000;
+
+fn checkpoint(ctx: &Ctx<'_>, st: &mut State) {
+    if ctx.cluster.store.resource_version() >= st.seen_rv + CHECKPOINT_WRITES {
+        let seen = state::ingest(ctx, st);
+        st.carry.merge(seen);
+    }
+}
+
 /// One round: every controller handles what is dirty, in a fixed order.
 fn run(ctx: &Ctx<'_>, st: &mut State, work: Work) {
     let Work {
@@ -276,6 +289,7 @@ fn run(ctx: &Ctx<'_>, st: &mut State, work: Work) {
     }
     for key in &pods {
         kubelet::sync_pod(ctx, st, key);
+        checkpoint(ctx, st);
     }
     if log_tick {
         kubelet::log_tick(ctx, st);
@@ -285,12 +299,15 @@ fn run(ctx: &Ctx<'_>, st: &mut State, work: Work) {
     }
     for key in &replicasets {
         replicaset::sync(ctx, st, key);
+        checkpoint(ctx, st);
     }
     for key in &deployments {
         deployment::sync(ctx, st, key);
+        checkpoint(ctx, st);
     }
     for key in &jobs {
         jobs::sync(ctx, st, key);
+        checkpoint(ctx, st);
     }
     endpoints::sync(ctx, st, &services, &pods_changed, full);
     gc::collect(ctx, &gc);

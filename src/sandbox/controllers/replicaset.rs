@@ -249,11 +249,13 @@ fn update_status(ctx: &Ctx<'_>, st: &mut State, rs: &Value, pods: &[Arc<Value>])
     if rs.get("status") == Some(&status) {
         return;
     }
-    let _ = ctx.cluster.modify(
+    if let Ok(Some(written)) = ctx.cluster.modify(
         *kinds::REPLICASETS,
         str_at(rs, "/metadata/namespace"),
         name_of(rs),
         true,
         |obj| obj["status"] = status.clone(),
-    );
+    ) {
+        st.wrote(*kinds::REPLICASETS, &written);
+    }
 }

@@ -16,7 +16,7 @@ use super::kubelet::Kubelet;
 use super::util::{Key, controller_ref, controller_uid, key_of, ns_of, selector_matches};
 use super::{Ctx, SimConfig};
 use crate::sandbox::resources::{self, ResId, kinds};
-use crate::sandbox::store::{EventType, WatchEvent};
+use crate::sandbox::store::{EventType, WatchEvent, rv_of};
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Task {
@@ -42,6 +42,15 @@ pub struct Work {
 }
 
 impl Work {
+    pub fn merge(&mut self, other: Work) {
+        self.tasks.extend(other.tasks);
+        for (ns, names) in other.pods_changed {
+            self.pods_changed.entry(ns).or_default().extend(names);
+        }
+        self.gc.extend(other.gc);
+        self.full |= other.full;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.tasks.is_empty() && self.pods_changed.is_empty() && self.gc.is_empty() && !self.full
     }
@@ -113,6 +122,11 @@ pub struct State {
     pub endpoints: Tracker,
     /// Job key → earliest time the next pod may be created after failures.
     pub job_backoff: HashMap<Key, Timestamp>,
+    /// resourceVersions of each controller's own latest write to an object it reconciles:
+    /// that change needs no second look by the same controller.
+    own_writes: HashMap<(ResId, Key), u64>,
+    /// Changes read at checkpoints during a round, handled in the next one.
+    pub carry: Work,
 }
 
 impl State {
@@ -127,6 +141,8 @@ impl State {
             events: Recorder::new(sim.events_per_namespace),
             endpoints: Tracker::default(),
             job_backoff: HashMap::new(),
+            own_writes: HashMap::new(),
+            carry: Work::default(),
         }
     }
 
@@ -146,6 +162,11 @@ impl State {
 
     pub fn next_wakeup(&self, now: Timestamp) -> Option<Timestamp> {
         self.wakeups.keys().find(|t| **t > now).copied()
+    }
+
+    /// Notes a write the object's own controller made (see `own_writes`).
+    pub fn wrote(&mut self, res: ResId, obj: &Value) {
+        self.own_writes.insert((res, key_of(obj)), rv_of(obj));
     }
 
     pub fn record(&mut self, ctx: &Ctx<'_>, obj: &Value, ev: Ev<'_>) {
@@ -195,13 +216,21 @@ fn apply(ctx: &Ctx<'_>, st: &mut State, work: &mut Work, ev: &WatchEvent) {
             .map(|n| (ev.namespace.clone(), n.to_string()))
     };
     let res = ev.res;
+    // The controller that made this very write does not need to look again.
+    let own_key = (res, key.clone());
+    let own = st.own_writes.get(&own_key) == Some(&ev.rv);
+    if own || deleted {
+        st.own_writes.remove(&own_key);
+    }
     if res == *kinds::PODS {
         if deleted {
             st.pods_by_owner.remove(&key);
         } else {
             st.pods_by_owner.upsert(key.clone(), controller_uid(obj));
         }
-        work.tasks.insert(Task::Pod(key.clone()));
+        if !own {
+            work.tasks.insert(Task::Pod(key.clone()));
+        }
         if let Some(rs) = owner_key("ReplicaSet") {
             if deleted {
                 // `deletePod`: a Recreate rollout waits for the old pods to be gone.
@@ -229,7 +258,9 @@ fn apply(ctx: &Ctx<'_>, st: &mut State, work: &mut Work, ev: &WatchEvent) {
             st.rs_by_owner.remove(&key);
         } else {
             st.rs_by_owner.upsert(key.clone(), controller_uid(obj));
-            work.tasks.insert(Task::ReplicaSet(key.clone()));
+            if !own {
+                work.tasks.insert(Task::ReplicaSet(key.clone()));
+            }
         }
         if let Some(d) = owner_key("Deployment") {
             work.tasks.insert(Task::Deployment(d));
@@ -237,11 +268,11 @@ fn apply(ctx: &Ctx<'_>, st: &mut State, work: &mut Work, ev: &WatchEvent) {
             adopters(ctx, *kinds::DEPLOYMENTS, obj, Task::Deployment, work);
         }
     } else if res == *kinds::DEPLOYMENTS {
-        if !deleted {
+        if !deleted && !own {
             work.tasks.insert(Task::Deployment(key.clone()));
         }
     } else if res == *kinds::JOBS {
-        if !deleted {
+        if !deleted && !own {
             work.tasks.insert(Task::Job(key.clone()));
         }
     } else if res == *kinds::SERVICES {

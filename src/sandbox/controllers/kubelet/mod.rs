@@ -198,10 +198,12 @@ pub fn sync_pod(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
             step(ctx, &pod, &mut rt, i, &mut out);
         }
         let status = status::render(ctx, &pod, &rt);
-        if pod.get("status") != Some(&status) {
-            let _ = ctx.cluster.modify(*kinds::PODS, ns, name, true, |p| {
+        if pod.get("status") != Some(&status)
+            && let Ok(Some(written)) = ctx.cluster.modify(*kinds::PODS, ns, name, true, |p| {
                 p["status"] = status.clone()
-            });
+            })
+        {
+            st.wrote(*kinds::PODS, &written);
         }
     }
     if let Some(at) = next_deadline(&rt, ctx.now) {

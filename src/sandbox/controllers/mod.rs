@@ -14,6 +14,7 @@ mod gc;
 mod jobs;
 mod kubelet;
 mod nodes;
+mod progress;
 mod replicaset;
 mod rollout;
 mod state;

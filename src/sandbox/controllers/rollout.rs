@@ -5,11 +5,11 @@ use serde_json::{Value, json};
 
 use super::Ctx;
 use super::deployment::{
-    DESIRED_REPLICAS, MAX_REPLICAS, Rs, all_replicasets, annotation, complete, is_rolling,
-    max_surge, max_unavailable, replicas, set_replicas_annotations, sync_deployment_status,
-    sync_rollout_status,
+    DESIRED_REPLICAS, MAX_REPLICAS, Rs, all_replicasets, annotation, is_rolling, max_surge,
+    max_unavailable, replicas, set_replicas_annotations,
 };
 use super::events::{Ev, Source};
+use super::progress::{complete, sync_deployment_status, sync_rollout_status};
 use super::state::State;
 use super::util::{i64_at, int_or_percent, is_terminating, name_of, ns_of, str_at};
 use crate::sandbox::ops::{DeleteOpts, Propagation};

@@ -347,6 +347,17 @@ fn revision_history_limit_deletes_the_oldest_scaled_down_replicasets() {
         vec![3, 4, 5],
         "the new ReplicaSet and two old ones remain"
     );
+
+    // With a limit of 0 the old ReplicaSet goes the moment the rollout completes.
+    w.edit(*kinds::DEPLOYMENTS, "web", |d| {
+        d["spec"]["revisionHistoryLimit"] = json!(0)
+    });
+    w.set_image("web", "web:6");
+    while w.rollout_status("web") != Ok("deployment \"web\" successfully rolled out".into()) {
+        w.advance(1);
+    }
+    let revisions: Vec<i64> = w.replicasets("web").iter().map(|r| revision(r)).collect();
+    assert_eq!(revisions, vec![6]);
 }
 
 #[test]
@@ -620,4 +631,65 @@ fn crashing_image_loops_with_growing_backoff() {
     assert!(backoff_events[0].2 >= 3);
     let logs = w.cluster.store.log(NS, &pod_name, "web");
     assert!(logs.iter().any(|l| l.contains("FATAL")), "{logs:?}");
+}
+
+#[test]
+fn scaling_mid_rollout_is_proportional_like_the_documented_example() {
+    // kubernetes.io "Proportional scaling": 10 replicas, maxSurge 3, maxUnavailable 2, an
+    // unresolvable image; scaling to 15 adds 3 to the old ReplicaSet and 2 to the new one.
+    let w = world();
+    let mut d = deployment("nginx", 10, "nginx:1.14.2");
+    d["spec"]["strategy"] = json!({"type": "RollingUpdate",
+        "rollingUpdate": {"maxSurge": 3, "maxUnavailable": 2}});
+    w.create(*kinds::DEPLOYMENTS, d);
+    w.advance(10);
+    w.images.missing("nginx:sometag");
+    w.set_image("nginx", "nginx:sometag");
+    w.advance(10);
+    assert_eq!(
+        w.rs_sizes("nginx").iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![8, 5]
+    );
+
+    w.edit(*kinds::DEPLOYMENTS, "nginx", |d| {
+        d["spec"]["replicas"] = json!(15)
+    });
+    w.ctl.settle();
+    assert_eq!(
+        w.rs_sizes("nginx").iter().map(|s| s.0).collect::<Vec<_>>(),
+        vec![11, 7]
+    );
+    for rs in w.replicasets("nginx") {
+        let ann = &rs["metadata"]["annotations"];
+        assert_eq!(ann["deployment.kubernetes.io/desired-replicas"], "15");
+        assert_eq!(ann["deployment.kubernetes.io/max-replicas"], "18");
+    }
+}
+
+#[test]
+fn min_ready_seconds_delays_availability() {
+    let w = world();
+    let mut d = deployment("web", 2, "web:1");
+    d["spec"]["minReadySeconds"] = json!(10);
+    w.create(*kinds::DEPLOYMENTS, d);
+    w.advance(6);
+    let rs = &w.replicasets("web")[0];
+    assert_eq!(rs["spec"]["minReadySeconds"], 10);
+    assert_eq!(rs["status"]["readyReplicas"], 2);
+    assert_eq!(rs["status"]["availableReplicas"], serde_json::Value::Null);
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("Waiting for deployment \"web\" rollout to finish: 0 of 2 updated replicas are available...".into())
+    );
+    // Ready at +5s, available 10s later.
+    w.advance(8);
+    assert_eq!(
+        w.rollout_status("web").map(|s| s.contains("0 of 2")),
+        Ok(true)
+    );
+    w.advance(1);
+    assert_eq!(
+        w.rollout_status("web"),
+        Ok("deployment \"web\" successfully rolled out".into())
+    );
 }

@@ -11,10 +11,10 @@ use super::Ctx;
 use super::events::{Ev, Source};
 use super::progress::{self, condition, new_condition, set_condition};
 use super::rollout;
-use super::state::State;
+use super::state::{State, Task};
 use super::util::{
-    HASH_LABEL, Key, controller_uid, i64_at, int_or_percent, is_terminating, name_of,
-    new_controller_ref, ns_of, selector_is_empty, selector_matches, str_at, template_hash,
+    HASH_LABEL, Key, controller_uid, i64_at, int_or_percent, is_terminating, key_of, name_of,
+    new_controller_ref, ns_of, secs, selector_is_empty, selector_matches, str_at, template_hash,
     template_sans_hash, uid_of,
 };
 use crate::sandbox::ops::WriteOpts;
@@ -135,7 +135,7 @@ pub fn sync(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
             Ev::warning(Source::Deployment, "SelectingAll", msg),
         );
         d["status"]["observedGeneration"] = d["metadata"]["generation"].clone();
-        write_status(ctx, st, &stored, &d);
+        write_status(ctx, &stored, &d);
         return;
     }
     let mut rs_list = claim_replicasets(ctx, st, &d);
@@ -149,18 +149,21 @@ pub fn sync(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
     } else {
         rollout::recreate(ctx, st, &mut d, &mut rs_list);
     }
-    write_status(ctx, st, &stored, &d);
+    write_status(ctx, &stored, &d);
 }
 
 /// Stores the status and revision annotation the sync arrived at (a `/status` write, which
 /// does not bump the generation). Other annotations are left as stored, so a concurrent edit
 /// is not undone.
-fn write_status(ctx: &Ctx<'_>, st: &mut State, stored: &Value, d: &Value) {
+fn write_status(ctx: &Ctx<'_>, stored: &Value, d: &Value) {
     let revision = annotation(d, REVISION);
     if stored.get("status") == d.get("status") && annotation(stored, REVISION) == revision {
         return;
     }
-    let written = ctx
+    // Unlike pod and ReplicaSet status writes, this one is not skipped as an own write: the
+    // resync it causes upstream is what cleans up old ReplicaSets once the stored status says
+    // the rollout is complete.
+    let _ = ctx
         .cluster
         .modify(*kinds::DEPLOYMENTS, ns_of(d), name_of(d), true, |obj| {
             obj["status"] = d["status"].clone();
@@ -171,9 +174,6 @@ fn write_status(ctx: &Ctx<'_>, st: &mut State, stored: &Value, d: &Value) {
                 obj["metadata"]["annotations"][REVISION] = json!(revision);
             }
         });
-    if let Ok(Some(written)) = written {
-        st.wrote(*kinds::DEPLOYMENTS, &written);
-    }
 }
 
 /// `ClaimReplicaSets`: owned ReplicaSets that still match the selector, plus matching orphans
@@ -359,6 +359,7 @@ fn create_new_rs(
                 });
             }
             d["status"]["collisionCount"] = json!(collisions.unwrap_or(0) + 1);
+            st.wake(ctx.now, Task::Deployment(key_of(d)));
             return None;
         }
         Err(e) => {
@@ -375,6 +376,8 @@ fn create_new_rs(
                 d,
                 Ev::warning(Source::Deployment, "ReplicaSetCreateError", msg),
             );
+            // Upstream requeues with a rate limit; retry a little later.
+            st.wake(ctx.now + secs(5), Task::Deployment(key_of(d)));
             return None;
         }
     };
@@ -466,4 +469,76 @@ pub fn set_replicas_annotations(d: &Value, rs: &mut Value) -> bool {
     set_annotation(rs, DESIRED_REPLICAS, &desired);
     set_annotation(rs, MAX_REPLICAS, &max);
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(replicas: i64, strategy: Value) -> Value {
+        json!({"spec": {"replicas": replicas, "strategy": strategy}})
+    }
+
+    #[test]
+    fn fenceposts_follow_resolve_fenceposts() {
+        let pct = |s: &str, u: &str| {
+            json!({"type": "RollingUpdate",
+            "rollingUpdate": {"maxSurge": s, "maxUnavailable": u}})
+        };
+        // 4 replicas, 25%/25% → 1/1; 1 replica → surge 1 (up), unavailable 0 (down).
+        assert_eq!(
+            (
+                max_surge(&d(4, pct("25%", "25%"))),
+                max_unavailable(&d(4, pct("25%", "25%")))
+            ),
+            (1, 1)
+        );
+        assert_eq!(
+            (
+                max_surge(&d(1, pct("25%", "25%"))),
+                max_unavailable(&d(1, pct("25%", "25%")))
+            ),
+            (1, 0)
+        );
+        // Both resolve to zero → unavailable 1; unavailable never above replicas.
+        assert_eq!(max_unavailable(&d(3, pct("0%", "10%"))), 1);
+        assert_eq!(max_unavailable(&d(2, pct("0%", "300%"))), 2);
+        // Recreate has no fenceposts.
+        let recreate = d(4, json!({"type": "Recreate"}));
+        assert_eq!((max_surge(&recreate), max_unavailable(&recreate)), (0, 0));
+    }
+
+    #[test]
+    fn new_replicaset_annotations_record_revisions() {
+        let dep = json!({
+            "metadata": {"annotations": {
+                "kubernetes.io/change-cause": "v2",
+                "kubectl.kubernetes.io/last-applied-configuration": "{}",
+                REVISION: "7",
+            }},
+            "spec": {"replicas": 3, "strategy": {"type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0}}},
+        });
+        let mut rs = json!({"metadata": {}});
+        assert!(set_new_rs_annotations(&dep, &mut rs, "1", false));
+        let ann = &rs["metadata"]["annotations"];
+        assert_eq!(ann["kubernetes.io/change-cause"], "v2");
+        assert_eq!(ann[REVISION], "1");
+        assert_eq!(ann[DESIRED_REPLICAS], "3");
+        assert_eq!(ann[MAX_REPLICAS], "4");
+        assert!(
+            ann.get("kubectl.kubernetes.io/last-applied-configuration")
+                .is_none()
+        );
+        assert!(ann.get(REVISION_HISTORY).is_none());
+        // Coming back as the new ReplicaSet: revision raised, old one remembered.
+        assert!(set_new_rs_annotations(&dep, &mut rs, "3", true));
+        assert_eq!(rs["metadata"]["annotations"][REVISION], "3");
+        assert_eq!(rs["metadata"]["annotations"][REVISION_HISTORY], "1");
+        assert!(set_new_rs_annotations(&dep, &mut rs, "5", true));
+        assert_eq!(rs["metadata"]["annotations"][REVISION_HISTORY], "1,3");
+        // Never lowered.
+        assert!(!set_new_rs_annotations(&dep, &mut rs, "2", true));
+        assert_eq!(rs["metadata"]["annotations"][REVISION], "5");
+    }
 }

@@ -454,3 +454,50 @@ async fn background_loop_settles_on_writes_and_clock_moves() {
     handle.abort();
     assert!(handle.await.is_err_and(|e| e.is_cancelled()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn background_loop_follows_a_fast_real_clock() {
+    use shipdeck::sandbox::clock::Clock;
+    use shipdeck::sandbox::controllers::{Controllers, SimConfig};
+    use shipdeck::sandbox::ops::{Cluster, WriteOpts};
+    use shipdeck::sandbox::store::Store;
+    use std::sync::Arc;
+
+    // 200× real time: a pod's five seconds to Ready pass in 25 ms.
+    let cluster = Arc::new(Cluster::new(
+        "dev",
+        Arc::new(Store::default()),
+        Clock::real(200.0),
+    ));
+    cluster.ensure_namespace(NS).expect("namespace");
+    let ctl = Controllers::new(
+        cluster.clone(),
+        Arc::new(TableImages::default()),
+        SimConfig::default(),
+    );
+    let handle = ctl.spawn();
+    cluster
+        .create(
+            *kinds::DEPLOYMENTS,
+            NS,
+            deployment("web", 3, "web:1"),
+            &WriteOpts::default(),
+        )
+        .expect("create");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let d = cluster
+            .get(*kinds::DEPLOYMENTS, NS, "web")
+            .expect("deployment");
+        if rollout_status(&d) == Ok("deployment \"web\" successfully rolled out".into()) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "rollout never finished: {}",
+            d["status"]
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    handle.abort();
+}

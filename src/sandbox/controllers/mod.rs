@@ -6,6 +6,31 @@
 //! store's change history to the controllers until nothing changes; work is proportional to
 //! what changed (owner indexes instead of namespace scans), and controllers ask to be woken at
 //! the instants they care about (a pod becoming ready, a back-off ending, a progress deadline).
+//!
+//! ```no_run
+//! use std::{sync::Arc, time::Duration};
+//! use shipdeck::sandbox::{clock::Clock, images::AllImagesPresent, ops::Cluster, store::Store};
+//! use shipdeck::sandbox::controllers::{Controllers, SimConfig};
+//!
+//! # async fn demo() {
+//! // A server: controllers follow every API write and wake-up in the background.
+//! let cluster = Arc::new(Cluster::new("dev", Arc::new(Store::default()), Clock::real(1.0)));
+//! let controllers = Controllers::new(cluster, Arc::new(AllImagesPresent), SimConfig::default());
+//! let task = controllers.spawn();
+//! # task.abort();
+//!
+//! // A test or screenshot: a manual clock, moved explicitly.
+//! let cluster = Arc::new(Cluster::new("dev", Arc::new(Store::default()), Clock::manual(Clock::epoch())));
+//! let controllers = Controllers::new(cluster, Arc::new(AllImagesPresent), SimConfig::default());
+//! controllers.settle(); // nodes exist, objects created so far are reconciled
+//! controllers.advance(Duration::from_secs(10)); // stops at every pod transition on the way
+//! # }
+//! ```
+//!
+//! With a manual clock moved by someone else (not [`Controllers::advance`]), the background
+//! loop settles once at the new time: pods still get their exact transition times, but
+//! rollout steps that would have happened in between happen at once, as after a
+//! controller-manager outage.
 
 mod deployment;
 mod endpoints;
@@ -221,6 +246,7 @@ impl Controllers {
                 })
                 .await
                 else {
+                    tracing::error!("sandbox controllers stopped: a reconcile panicked");
                     break;
                 };
                 // Our own writes moved the store; only changes after the settle matter.

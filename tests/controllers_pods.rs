@@ -382,6 +382,9 @@ fn a_bare_pod_is_scheduled_and_runs() {
             .is_some_and(|n| n.starts_with("dev-worker"))
     );
     assert_eq!(pod["status"]["phase"], "Running");
+    // Defaulting adds no null fields (it once added `initContainers: null`, `ports: null`).
+    assert!(pod["spec"].get("initContainers").is_none());
+    assert!(pod["spec"]["containers"][0].get("ports").is_none());
     let events = w.events_for("debug");
     assert_eq!(events.iter().filter(|e| e.0 == "Scheduled").count(), 1);
     assert!(events.iter().any(|e| {

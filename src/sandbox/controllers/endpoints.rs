@@ -287,13 +287,16 @@ fn ports(svc: &Value, entry: &Svc) -> Vec<Value> {
     let mut out = Vec::new();
     for p in svc["spec"]["ports"].as_array().into_iter().flatten() {
         let target = &p["targetPort"];
-        let port = match target.as_i64() {
-            Some(n) => Some(n),
-            None => target
-                .as_str()
-                .and_then(|n| entry.pods.values().find_map(|ep| ep.named.get(n).copied())),
-        }
-        .or_else(|| p["port"].as_i64());
+        // A named target port no selected pod declares has no endpoint port (upstream leaves
+        // such pods out of the port's slice).
+        let port = match target {
+            Value::Number(n) => n.as_i64(),
+            Value::String(name) => entry
+                .pods
+                .values()
+                .find_map(|ep| ep.named.get(name).copied()),
+            _ => p["port"].as_i64(),
+        };
         if let Some(port) = port {
             out.push(json!({
                 "name": p["name"].as_str().unwrap_or_default(),

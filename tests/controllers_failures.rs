@@ -117,7 +117,7 @@ fn crashing_image_loops_with_growing_backoff() {
     let w = world();
     w.images
         .fault("web:bad", shipdeck::sandbox::images::Fault::Crash);
-    w.create(*kinds::DEPLOYMENTS, deployment("web", 1, "web:bad"));
+    w.create(*kinds::DEPLOYMENTS, deployment("web", 3, "web:bad"));
     w.ctl.settle();
     let rs = w.replicasets("web")[0].clone();
     let pod_name = w.pods_of(&rs)[0]["metadata"]["name"]
@@ -186,6 +186,21 @@ fn crashing_image_loops_with_growing_backoff() {
             .starts_with("Back-off restarting failed container web in pod web-")
     );
     assert!(backoff_events[0].2 >= 3);
+    // Pods added later find the image cached on their node: they crash all the same.
+    w.edit(*kinds::DEPLOYMENTS, "web", |d| {
+        d["spec"]["replicas"] = json!(6)
+    });
+    w.advance(30);
+    let pods = w.pods_of(&rs);
+    assert_eq!(pods.len(), 6);
+    for p in pods {
+        let restarts = p["status"]["containerStatuses"][0]["restartCount"].as_i64();
+        assert!(
+            restarts >= Some(1),
+            "{}: {restarts:?}",
+            p["metadata"]["name"]
+        );
+    }
     let logs = w.cluster.store.log(NS, &pod_name, "web");
     assert!(logs.iter().any(|l| l.contains("FATAL")), "{logs:?}");
 }

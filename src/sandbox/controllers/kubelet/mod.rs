@@ -17,7 +17,7 @@ use super::events::{Ev, Source};
 use super::state::{State, Task};
 use super::util::{Key, controller_ref, dur, is_terminating, name_of, ns_of, secs, str_at, uid_of};
 use super::{Ctx, SimConfig};
-use crate::sandbox::images::Fault;
+use crate::sandbox::images::{Fault, ImageVerdict};
 use crate::sandbox::resources::kinds;
 
 /// Per-pod annotation overriding how long a finite (Job) container runs, in seconds.
@@ -272,7 +272,13 @@ fn admit(ctx: &Ctx<'_>, st: &mut State, pod: &Value) -> PodRt {
             .kubelet
             .images
             .contains(&(rt.node.clone(), image.clone()));
+        let mut fault = None;
         let stage = if cached && c["imagePullPolicy"] != "Always" {
+            // No pull, but the image still behaves as it is: a cached copy runs even if the
+            // registry has lost it since, and keeps its fault.
+            if let ImageVerdict::Present { fault: f } = ctx.images.resolve(&image) {
+                fault = f;
+            }
             let msg = format!("Container image \"{image}\" already present on machine");
             out.ev(false, "Pulled", msg, &name);
             Stage::Creating {
@@ -293,7 +299,7 @@ fn admit(ctx: &Ctx<'_>, st: &mut State, pod: &Value) -> PodRt {
         rt.containers.push(Ctr {
             name,
             image,
-            fault: None,
+            fault,
             stage,
             restarts: 0,
             crashes: 0,

@@ -15,4 +15,5 @@ pub mod registry;
 pub mod resources;
 pub mod scenario;
 pub mod store;
+pub mod traffic;
 pub mod world;

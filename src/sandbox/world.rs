@@ -18,6 +18,7 @@ use super::registry::{Registry, RegistryImages, RegistryServer};
 use super::scenario::Scenario;
 use super::scenario::catalog::ENVS;
 use super::store::Store;
+use super::traffic::{MetricsServer, Traffic, TrafficOptions};
 use crate::config::Config;
 
 #[derive(Debug, Clone)]
@@ -27,7 +28,8 @@ pub struct WorldOptions {
     /// "now" is [`Clock::epoch`]. Otherwise real time at `speed`.
     pub manual_clock: bool,
     pub speed: f64,
-    /// API servers on `port_base`, `+1`, `+2`; the registry on `+3`. `None`: ephemeral ports.
+    /// API servers on `port_base`, `+1`, `+2`; the registry on `+3`; metrics on `+4` when
+    /// free (else an ephemeral port). `None`: ephemeral ports.
     pub port_base: Option<u16>,
     /// Bearer token the API servers require (none by default).
     pub token: Option<String>,
@@ -76,6 +78,9 @@ pub struct World {
     registry_server: Option<RegistryServer>,
     pub scenario: Scenario,
     pub token: Option<String>,
+    /// The traffic simulator (started once the scenario is in place) and its query API.
+    traffic: Option<Arc<Traffic>>,
+    metrics_server: Option<MetricsServer>,
 }
 
 fn loopback(port_base: Option<u16>, offset: u16) -> SocketAddr {
@@ -124,10 +129,15 @@ impl World {
             registry_server: Some(registry_server),
             scenario: opts.scenario.clone(),
             token: opts.token.clone(),
+            traffic: None,
+            metrics_server: None,
         };
         let started = std::time::Instant::now();
         opts.scenario.populate(&world);
         tracing::info!(scenario = ?opts.scenario, took = ?started.elapsed(), "sandbox populated");
+        let clusters = world.envs.iter().map(|e| e.cluster.clone()).collect();
+        let traffic = Traffic::new(clusters, images, clock.clone(), TrafficOptions::default());
+        world.traffic = Some(traffic.clone());
         if !opts.manual_clock {
             clock.switch_to_real(opts.speed);
         }
@@ -136,9 +146,19 @@ impl World {
                 addr: loopback(opts.port_base, i as u16),
                 token: opts.token.clone(),
             };
-            env.server = Some(super::api::serve(env.cluster.clone(), serve).await?);
+            let backend = traffic.clone();
+            env.server = Some(super::api::serve_with(env.cluster.clone(), serve, backend).await?);
             env.control_loop = Some(env.controllers.spawn());
         }
+        // The metrics port is a convenience for `sandbox serve`; a taken one is no reason to fail.
+        let metrics =
+            match super::traffic::serve(traffic.clone(), loopback(opts.port_base, 4)).await {
+                Err(_) if opts.port_base.is_some() => {
+                    super::traffic::serve(traffic, loopback(None, 0)).await?
+                }
+                other => other?,
+            };
+        world.metrics_server = Some(metrics);
         Ok(world)
     }
 
@@ -159,8 +179,21 @@ impl World {
             .min()
     }
 
+    /// The traffic simulator (absent only while the scenario is being played).
+    pub fn traffic(&self) -> Option<&Arc<Traffic>> {
+        self.traffic.as_ref()
+    }
+
+    /// `http://127.0.0.1:PORT` of the Prometheus-compatible query API and `/metrics`.
+    pub fn metrics_url(&self) -> Option<String> {
+        self.metrics_server.as_ref().map(MetricsServer::url)
+    }
+
     /// Moves the clock to `t` (never backwards) and settles, without stopping on the way.
     pub fn jump_to(&self, t: Timestamp) {
+        if let Some(traffic) = &self.traffic {
+            traffic.catch_up();
+        }
         self.clock.set(t);
         self.settle();
     }
@@ -168,18 +201,19 @@ impl World {
     /// Moves time forward by `by`, stopping at every instant a controller asked to run.
     pub fn advance(&self, by: Duration) {
         let targets: Vec<&SimEnv> = self.envs.iter().collect();
-        step_through(&self.clock, &targets, by);
+        step_through(&self.clock, &targets, by, self.traffic.as_deref());
     }
 
     /// Like [`World::advance`] but only runs one environment's controllers (the others catch
     /// up when next settled); scenarios use it to play one rollout quickly.
     pub fn advance_env(&self, env: &str, by: Duration) {
-        step_through(&self.clock, &[self.env(env)], by);
+        step_through(&self.clock, &[self.env(env)], by, self.traffic.as_deref());
     }
 
     /// The `shipdeck.toml` describing this world.
     pub fn config(&self) -> Config {
-        self.scenario.config(&self.registry_host, None)
+        self.scenario
+            .config(&self.registry_host, self.metrics_url())
     }
 
     /// Writes `kubeconfig` and `shipdeck.toml` (which points at the kubeconfig beside it).
@@ -218,6 +252,9 @@ impl World {
         if let Some(server) = self.registry_server.take() {
             server.shutdown().await;
         }
+        if let Some(server) = self.metrics_server.take() {
+            server.shutdown().await;
+        }
     }
 }
 
@@ -227,15 +264,26 @@ fn header() -> String {
         .to_string()
 }
 
-fn step_through(clock: &Clock, envs: &[&SimEnv], by: Duration) {
+/// `traffic` is caught up before every move of the clock, so each interval's requests are
+/// counted with the routing and pods that held during it.
+fn step_through(clock: &Clock, envs: &[&SimEnv], by: Duration, traffic: Option<&Traffic>) {
+    let catch_up = || {
+        if let Some(t) = traffic {
+            t.catch_up();
+        }
+    };
     let target = clock.now() + SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX);
     // Bounded so a controller that keeps asking for "now" cannot spin forever.
     for _ in 0..100_000 {
         let next = envs.iter().filter_map(|e| e.controllers.settle()).min();
         let now = clock.now();
         match next {
-            Some(t) if t < target => clock.set(t.max(now + SignedDuration::from_millis(1))),
+            Some(t) if t < target => {
+                catch_up();
+                clock.set(t.max(now + SignedDuration::from_millis(1)));
+            }
             _ => {
+                catch_up();
                 clock.set(target);
                 for env in envs {
                     env.controllers.settle();

@@ -19,6 +19,7 @@ use crate::sandbox::error::ApiError;
 use crate::sandbox::ops::Cluster;
 use crate::sandbox::resources::Subresource;
 
+use super::proxy::{self, HealthyPods, ServiceBackend};
 use super::route::{self, Params, ResourceRoute, Route};
 use super::{discovery, openapi, patch, read, subresources, watch, write};
 
@@ -69,6 +70,9 @@ pub(crate) struct Ctx {
     /// Cancelled on shutdown; long-lived responses select on it.
     pub shutdown: CancellationToken,
     pub addr: SocketAddr,
+    /// Answers for pods behind the service proxy, and whose turn it is.
+    pub backend: Arc<dyn ServiceBackend>,
+    pub proxy_turn: std::sync::atomic::AtomicUsize,
 }
 
 /// A request to a resource URL, with its body read.
@@ -85,6 +89,15 @@ pub(crate) struct ResourceRequest {
 const MAX_BODY: usize = 3 * 1024 * 1024;
 
 pub async fn serve(cluster: Arc<Cluster>, opts: ServeOptions) -> std::io::Result<ApiServer> {
+    serve_with(cluster, opts, Arc::new(HealthyPods)).await
+}
+
+/// Like [`serve`], with `backend` answering for pods behind the service proxy.
+pub async fn serve_with(
+    cluster: Arc<Cluster>,
+    opts: ServeOptions,
+    backend: Arc<dyn ServiceBackend>,
+) -> std::io::Result<ApiServer> {
     let listener = tokio::net::TcpListener::bind(opts.addr).await?;
     let addr = listener.local_addr()?;
     let shutdown = CancellationToken::new();
@@ -93,6 +106,8 @@ pub async fn serve(cluster: Arc<Cluster>, opts: ServeOptions) -> std::io::Result
         token: opts.token,
         shutdown: shutdown.clone(),
         addr,
+        backend,
+        proxy_turn: Default::default(),
     });
     let app = Router::new().fallback(handle).with_state(ctx);
     let signal = shutdown.clone();
@@ -149,6 +164,9 @@ async fn dispatch(ctx: &Arc<Ctx>, req: Request) -> Result<Response, ApiError> {
     let public = matches!(route, Ok(Route::Version | Route::Health));
     if !public && !authorized(ctx, req.headers()) {
         return Err(ApiError::unauthorized());
+    }
+    if let Some(target) = proxy::parse(req.uri().path()) {
+        return proxy::serve(ctx, &target, req.method());
     }
     let route = route?;
     let params = route::parse_query(req.uri().query())?;

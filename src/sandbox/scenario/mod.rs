@@ -8,8 +8,8 @@ pub mod large;
 pub mod objects;
 
 use crate::config::{
-    BlueGreenConfig, Bump, CanaryConfig, Config, ConsoleConfig, EnvConfig, PolicyConfig,
-    SandboxInfo, ServiceConfig, Strategy,
+    AnalysisConfig, BlueGreenConfig, Bump, CanaryConfig, Config, ConsoleConfig, EnvConfig,
+    PolicyConfig, SandboxInfo, ServiceConfig, SmokeConfig, Strategy,
 };
 use catalog::{DEMO, ENVS, NAMESPACE, Release};
 
@@ -107,7 +107,7 @@ fn demo_service_config(svc: &catalog::DemoService) -> ServiceConfig {
         canary: None,
         blue_green: None,
         build: None,
-        analysis: None,
+        analysis: Some(demo_analysis()),
         helm_release: None,
     };
     match svc.release {
@@ -145,4 +145,24 @@ fn demo_service_config(svc: &catalog::DemoService) -> ServiceConfig {
         }
     }
     config
+}
+
+/// Every demo service is watched after a deploy with the same thresholds, against the
+/// sandbox's metrics (`sandbox.metrics` gives the URL).
+pub fn demo_analysis() -> AnalysisConfig {
+    AnalysisConfig {
+        provider: "prometheus".into(),
+        url: None,
+        error_rate_max: Some(0.01),
+        latency_p99_ms_max: Some(300.0),
+        interval: std::time::Duration::from_secs(30),
+        failure_limit: 2,
+        watch_after_deploy: std::time::Duration::from_secs(300),
+        smoke: Some(SmokeConfig {
+            port: None,
+            path: "/healthz".into(),
+            url: None,
+        }),
+        queries: Default::default(),
+    }
 }

@@ -158,6 +158,16 @@ fn call(func: Func, args: &[Expr], st: &dyn Storage, t: i64) -> Result<Value, St
             };
             Ok(Value::Vector(histogram_quantile(q, buckets)))
         }
+        Func::Vector => match eval(&args[0], st, t)? {
+            Value::Scalar(v) => Ok(Value::Vector(vec![Sample {
+                labels: Labels::new(),
+                value: v,
+            }])),
+            other => Err(format!(
+                "vector(): expected a scalar, got {}",
+                other.type_name()
+            )),
+        },
     }
 }
 
@@ -341,10 +351,27 @@ fn apply(op: BinOp, a: f64, b: f64) -> f64 {
         BinOp::Sub => a - b,
         BinOp::Mul => a * b,
         BinOp::Div => a / b,
+        // Never reached: `or` is a set operation, handled in `binary`.
+        BinOp::Or => a,
     }
 }
 
 fn binary(op: BinOp, l: Value, r: Value) -> Result<Value, String> {
+    if op == BinOp::Or {
+        // Every left element, plus the right ones whose label set the left lacks.
+        return match (l, r) {
+            (Value::Vector(mut lv), Value::Vector(rv)) => {
+                let left: std::collections::BTreeSet<Labels> =
+                    lv.iter().map(|s| without_name(s.labels.clone())).collect();
+                lv.extend(
+                    rv.into_iter()
+                        .filter(|s| !left.contains(&without_name(s.labels.clone()))),
+                );
+                Ok(Value::Vector(lv))
+            }
+            _ => Err("set operator \"or\" not allowed in binary scalar expression".into()),
+        };
+    }
     match (l, r) {
         (Value::Scalar(a), Value::Scalar(b)) => Ok(Value::Scalar(apply(op, a, b))),
         (Value::Vector(v), Value::Scalar(b)) => Ok(Value::Vector(
@@ -569,6 +596,22 @@ mod tests {
         };
         assert_eq!(v.len(), 2);
         assert_eq!(v[0].labels, labels(&[("pod", "a")]));
+    }
+
+    #[test]
+    fn or_vector_zero_fills_a_missing_numerator() {
+        let st = requests();
+        let q = |track: &str| {
+            format!(
+                r#"(sum(rate(http_requests_total{{track="{track}",code=~"5.."}}[1m])) or vector(0)) / sum(rate(http_requests_total{{track="{track}"}}[1m]))"#
+            )
+        };
+        assert_eq!(scalar_of(&q("stable"), &st, 600_000), Some(0.0));
+        let canary = scalar_of(&q("canary"), &st, 600_000).expect("data");
+        assert!((canary - 0.1).abs() < 1e-9, "{canary}");
+        // No traffic at all: the denominator is empty, so is the result.
+        assert_eq!(scalar_of(&q("none"), &st, 600_000), None);
+        assert!(eval(&parse("1 or 2").expect("parses"), &st, 0).is_err());
     }
 
     #[test]

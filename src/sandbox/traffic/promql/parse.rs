@@ -1,7 +1,8 @@
 //! A parser for the subset of PromQL that release analysis uses: number literals, vector
 //! selectors with label matchers (`=`, `!=`, `=~`, `!~`) and range selectors, the functions
-//! `rate`, `increase` and `histogram_quantile`, the aggregations `sum`, `avg`, `min`, `max`
-//! and `count` (with `by`/`without`), and the arithmetic operators `+ - * /`.
+//! `rate`, `increase`, `histogram_quantile` and `vector`, the aggregations `sum`, `avg`,
+//! `min`, `max` and `count` (with `by`/`without`), the arithmetic operators `+ - * /`, and
+//! `or` (for the usual `(errors or vector(0)) / requests`).
 //!
 //! Everything else (`offset`, `@`, `bool`, `on`/`ignoring`, comparison and set operators, other
 //! functions) is refused with a parse error naming it, so a query is either evaluated as
@@ -72,6 +73,7 @@ pub enum Func {
     Rate,
     Increase,
     HistogramQuantile,
+    Vector,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +98,7 @@ pub enum BinOp {
     Sub,
     Mul,
     Div,
+    Or,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -301,7 +304,18 @@ impl Parser {
         })
     }
 
+    /// `or` binds loosest.
     fn expr(&mut self) -> Result<Expr, String> {
+        let mut lhs = self.additive()?;
+        while matches!(self.peek(), Some(Tok::Ident(w)) if w == "or") {
+            self.pos += 1;
+            let rhs = self.additive()?;
+            lhs = binary(BinOp::Or, lhs, rhs);
+        }
+        Ok(lhs)
+    }
+
+    fn additive(&mut self) -> Result<Expr, String> {
         let mut lhs = self.term()?;
         loop {
             let op = match self.peek() {
@@ -395,6 +409,7 @@ impl Parser {
                 "rate" => Func::Rate,
                 "increase" => Func::Increase,
                 "histogram_quantile" => Func::HistogramQuantile,
+                "vector" => Func::Vector,
                 other => return Err(format!("unsupported function {other:?}")),
             };
             self.pos += 1;
@@ -545,7 +560,7 @@ fn binary(op: BinOp, lhs: Expr, rhs: Expr) -> Expr {
 fn is_unsupported_operator(t: &Tok) -> bool {
     match t {
         Tok::Punct(p) => matches!(*p, "==" | "!=" | ">" | "<" | ">=" | "<=" | "%" | "^"),
-        Tok::Ident(w) => matches!(w.as_str(), "and" | "or" | "unless" | "atan2"),
+        Tok::Ident(w) => matches!(w.as_str(), "and" | "unless" | "atan2"),
         _ => false,
     }
 }
@@ -567,6 +582,7 @@ fn check_args(func: Func, args: &[Expr]) -> Result<(), String> {
         Func::HistogramQuantile => {
             args.len() == 2 && !matches!(args[1], Expr::Range(..) | Expr::Number(_))
         }
+        Func::Vector => args.len() == 1 && !matches!(args[0], Expr::Range(..)),
     };
     if ok {
         return Ok(());
@@ -577,6 +593,7 @@ fn check_args(func: Func, args: &[Expr]) -> Result<(), String> {
         Func::HistogramQuantile => {
             "histogram_quantile() expects a scalar and an instant vector".into()
         }
+        Func::Vector => "vector() expects one scalar argument".into(),
     })
 }
 

@@ -184,3 +184,60 @@ async fn no_data_or_no_provider_pauses_and_says_why() {
 
     world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_failing_prod_rollout_says_why_it_would_be_rolled_back() {
+    use shipdeck::metrics::health::DeploymentHealth;
+    use shipdeck::metrics::setup::rollout_target;
+
+    // The demo's on-call story: prod delivery rolled out v2.3.0, which crash-loops, while
+    // v2.2.1 keeps serving. The new version gets no traffic, so its metrics say nothing; its
+    // pods say everything.
+    let world = demo_world().await;
+    let analysis = demo_analysis();
+    let client = kube_client(&world, "prod");
+    let mut probe = setup::probe(&world.config(), &analysis, None).expect("probe");
+    probe.health = Some(Arc::new(DeploymentHealth {
+        client,
+        namespace: "shop".into(),
+        deployment: "delivery".into(),
+        tag: "v2.3.0".into(),
+    }));
+    let (sink, _events) = channel();
+    let mut runner = Runner::new(
+        probe,
+        rollout_target("prod", "shop", "delivery", "v2.3.0", Some("v2.2.1")),
+        Policy::from_config(&analysis),
+        Mode::Rollout,
+        Arc::new(SandboxTicker(world.clock.clone())),
+        sink,
+    );
+    let report = runner.check(world.clock.now()).await;
+    let Verdict::Fail { reason } = &report.verdict else {
+        panic!("expected a failed check, got {report:?}")
+    };
+    assert!(
+        reason.starts_with("v2.3.0 stalled (ProgressDeadlineExceeded): ")
+            && reason.contains("CrashLoopBackOff"),
+        "{reason}"
+    );
+    let rate = report
+        .checks
+        .iter()
+        .find(|c| c.metric == Measure::RequestRate)
+        .expect("rate");
+    assert_eq!(rate.value, None, "v2.3.0 serves nothing");
+    assert!(
+        rate.baseline.is_some_and(|r| r > 0.0),
+        "v2.2.1 serves: {rate:?}"
+    );
+    // A second failed check reaches the limit: the decision is a rollback, with that reason.
+    let again = runner.check(world.clock.now()).await;
+    runner.analysis.decide(&report, false);
+    match runner.analysis.decide(&again, false) {
+        Decision::Rollback { why } => assert!(why.ends_with("for 2 checks"), "{why}"),
+        other => panic!("expected a rollback, got {other:?}"),
+    }
+
+    world.shutdown().await;
+}

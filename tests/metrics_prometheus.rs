@@ -114,6 +114,7 @@ fn runner(
         provider: Prometheus::new(prometheus, Duration::from_secs(5)).expect("client"),
         templates: Templates::default(),
         smoke: None,
+        health: None,
     };
     let (sink, events) = channel();
     let runner = Runner::new(

@@ -17,6 +17,7 @@ use std::time::Duration;
 use jiff::Timestamp;
 use serde::Serialize;
 
+use super::health::RolloutHealth;
 use super::templates::Metric;
 use crate::config::AnalysisConfig;
 
@@ -118,6 +119,8 @@ pub struct CheckInput {
     /// The version it is compared with, shown beside it (not judged).
     pub baseline: Option<Measurements>,
     pub smoke: Option<SmokeResult>,
+    /// The candidate's pods and rollout progress (`Err`: they could not be read).
+    pub health: Option<Result<RolloutHealth, String>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -141,6 +144,8 @@ pub enum Measure {
     ErrorRate,
     LatencyP99,
     Smoke,
+    /// The candidate's pods: value = ready pods, threshold = desired.
+    Readiness,
 }
 
 impl From<Metric> for Measure {
@@ -228,6 +233,26 @@ pub fn evaluate(policy: &Policy, input: &CheckInput) -> (Vec<MetricCheck>, Verdi
             value: smoke.status.map(f64::from),
             baseline: None,
             threshold: None,
+            verdict,
+        });
+    }
+    if let Some(health) = &input.health {
+        let (value, threshold, verdict) = match health {
+            Ok(h) => (
+                Some(f64::from(h.ready)),
+                Some(f64::from(h.desired)),
+                match h.failure(who) {
+                    Some(reason) => Verdict::Fail { reason },
+                    None => Verdict::Pass,
+                },
+            ),
+            Err(e) => (None, None, Verdict::Inconclusive { reason: e.clone() }),
+        };
+        checks.push(MetricCheck {
+            metric: Measure::Readiness,
+            value,
+            baseline: None,
+            threshold,
             verdict,
         });
     }
@@ -434,6 +459,7 @@ mod tests {
                 ok,
                 detail: if ok { "ok".into() } else { "HTTP 500".into() },
             }),
+            health: None,
         }
     }
 
@@ -526,6 +552,37 @@ mod tests {
             assert_eq!(checks[1].threshold, Some(0.01));
             assert_eq!(checks[1].baseline, Some(0.001));
         }
+    }
+
+    #[test]
+    fn a_crash_looping_candidate_fails_though_its_metrics_say_nothing() {
+        let mut i = input(m(NoData, NoData, NoData), None);
+        i.candidate_name = "v2.3.0".into();
+        i.health = Some(Ok(RolloutHealth {
+            ready: 0,
+            desired: 4,
+            problem: Some("CrashLoopBackOff".into()),
+            restarts: 9,
+            stalled: Some("ProgressDeadlineExceeded".into()),
+        }));
+        let (checks, verdict) = evaluate(&policy(), &i);
+        assert_eq!(
+            verdict,
+            Verdict::Fail {
+                reason: "v2.3.0 stalled (ProgressDeadlineExceeded): 0/4 pods ready, CrashLoopBackOff (9 restarts)".into()
+            }
+        );
+        let readiness = checks.last().expect("readiness");
+        assert_eq!(
+            (readiness.metric, readiness.value, readiness.threshold),
+            (Measure::Readiness, Some(0.0), Some(4.0))
+        );
+        i.health = Some(Err("cannot read deployment shop/delivery: forbidden".into()));
+        let (_, verdict) = evaluate(&policy(), &i);
+        assert!(
+            matches!(verdict, Verdict::Inconclusive { .. }),
+            "{verdict:?}"
+        );
     }
 
     #[test]

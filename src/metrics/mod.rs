@@ -14,6 +14,8 @@
 //!   *inconclusive* and pauses; it never promotes.
 //! - [`smoke::SmokeCheck`]: one GET through the API server's service proxy (kube client) or to
 //!   a URL; a failure counts as a failed check.
+//! - [`health`]: the candidate's pods (crash loops, image pulls, a stalled Deployment), which
+//!   fail a check when the metrics cannot (a version that never gets ready gets no traffic).
 //! - [`runner::Runner`]: the loop on an injectable [`runner::Ticker`] (wall clock, or a test's
 //!   virtual clock), reporting [`runner::AnalysisEvent`]s to a [`runner::Sink`].
 //!
@@ -47,6 +49,7 @@
 //! journaled exactly like a manual one, with the analysis' reason.
 
 pub mod analysis;
+pub mod health;
 pub mod provider;
 pub mod runner;
 pub mod setup;

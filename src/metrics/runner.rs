@@ -14,6 +14,7 @@ use serde::Serialize;
 use super::analysis::{
     Analysis, CheckInput, CheckReport, Decision, Measurements, Mode, Policy, Reading,
 };
+use super::health::HealthSource;
 use super::provider::{Prometheus, ProviderError};
 use super::smoke::SmokeCheck;
 use super::templates::{Metric, Templates, Vars};
@@ -90,12 +91,24 @@ pub struct Target {
     pub baseline: Option<Side>,
 }
 
-/// How a check measures: the provider, the service's templates, its smoke check.
-#[derive(Debug, Clone)]
+/// How a check measures: the provider, the service's templates, its smoke check, and where
+/// the candidate's pods are read from.
+#[derive(Clone)]
 pub struct Probe {
     pub provider: Prometheus,
     pub templates: Templates,
     pub smoke: Option<SmokeCheck>,
+    pub health: Option<Arc<dyn HealthSource>>,
+}
+
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Probe")
+            .field("provider", &self.provider.url())
+            .field("smoke", &self.smoke.as_ref().map(SmokeCheck::describe))
+            .field("health", &self.health.is_some())
+            .finish()
+    }
 }
 
 /// One version's values at a check, for sparklines (`None`: no data).
@@ -242,7 +255,14 @@ impl Runner {
                 None => None,
             }
         };
-        let (candidate, baseline, smoke) = futures::join!(candidate, baseline, smoke);
+        let health = async {
+            match &self.probe.health {
+                Some(h) => Some(h.health().await),
+                None => None,
+            }
+        };
+        let (candidate, baseline, smoke, health) =
+            futures::join!(candidate, baseline, smoke, health);
         let mut versions = vec![VersionSample::of(&self.target.candidate.name, &candidate)];
         if let (Some(side), Some(b)) = (&self.target.baseline, &baseline) {
             versions.push(VersionSample::of(&side.name, b));
@@ -252,6 +272,7 @@ impl Runner {
             candidate,
             baseline,
             smoke,
+            health,
         };
         let report = self.analysis.check(at, &input);
         (self.sink)(AnalysisEvent::Checked {

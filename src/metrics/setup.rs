@@ -65,6 +65,7 @@ pub fn probe(
         provider: Prometheus::new(&url, QUERY_TIMEOUT)?,
         templates: Templates::with_overrides(&analysis.queries)?,
         smoke,
+        health: None,
     })
 }
 

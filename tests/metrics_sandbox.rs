@@ -123,6 +123,25 @@ async fn metrics_exposition_range_queries_and_errors() {
     let base = world.metrics_url().expect("metrics server");
     world.advance(std::time::Duration::from_secs(30));
 
+    // The shipdeck.toml the sandbox writes points analysis at this server.
+    let text = world.config().to_toml();
+    let config = shipdeck::config::parse_str(&text, std::path::Path::new("shipdeck.toml"))
+        .expect("parses back");
+    assert_eq!(
+        config.sandbox.and_then(|s| s.metrics).as_deref(),
+        Some(base.as_str())
+    );
+    let orders = config
+        .services
+        .iter()
+        .find(|s| s.name == "orders")
+        .expect("orders");
+    let analysis = orders.analysis.as_ref().expect("analysed");
+    assert_eq!(
+        (analysis.error_rate_max, analysis.latency_p99_ms_max),
+        (Some(0.01), Some(300.0))
+    );
+
     let resp = reqwest::get(format!("{base}/metrics"))
         .await
         .expect("scrape");

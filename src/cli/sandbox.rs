@@ -61,7 +61,8 @@ impl WorldArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub world: WorldArgs,
-    /// API servers listen on PORT, PORT+1, PORT+2 (dev, staging, prod), the registry on PORT+3.
+    /// API servers listen on PORT, PORT+1, PORT+2 (dev, staging, prod), the registry on PORT+3,
+    /// metrics on PORT+4 (when free).
     /// Default: free ports.
     #[arg(long, value_name = "PORT")]
     pub port_base: Option<u16>,
@@ -111,6 +112,9 @@ pub async fn serve(args: ServeArgs) -> Result<i32> {
         );
     }
     println!("registry: {}", world.registry_host);
+    if let Some(metrics) = world.metrics_url() {
+        println!("metrics: {metrics}/metrics  (Prometheus query API at {metrics}/api/v1/query)");
+    }
     println!("kubeconfig: {}", kubeconfig.display());
     println!("config: {}", config_path.display());
     println!("export KUBECONFIG={}", kubeconfig.display());

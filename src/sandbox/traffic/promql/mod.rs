@@ -3,6 +3,8 @@
 
 mod eval;
 mod parse;
+#[cfg(test)]
+mod tests;
 
 pub use eval::{
     LOOKBACK_MS, Labels, NAME, Sample, Series, Storage, Value, bucket_quantile, eval,

@@ -1,3 +1,7 @@
 //! Domain types shared by every layer (and the kubectl-compatible formatting of them).
 
+pub mod derive;
 pub mod format;
+pub mod image;
+pub mod service;
+pub mod snapshot;

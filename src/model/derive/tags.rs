@@ -1,0 +1,112 @@
+//! Registry tags of a service with where each runs: semver-sorted, digest-aware markers.
+
+use std::collections::{HashMap, HashSet};
+
+use jiff::Timestamp;
+
+use crate::model::image::ImageRef;
+use crate::registry::TagDetails;
+
+/// What the registry has told about one repository so far.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RepoTags {
+    pub tags: Vec<String>,
+    /// Every page arrived.
+    pub complete: bool,
+    pub details: HashMap<String, Result<TagDetails, String>>,
+    pub error: Option<String>,
+}
+
+impl RepoTags {
+    pub fn digest(&self, tag: &str) -> Option<&str> {
+        match self.details.get(tag) {
+            Some(Ok(d)) => Some(d.digest.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// Where images run in one environment: the tags and digests of the service's Deployments and
+/// of what their pods actually pulled.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Running {
+    pub tags: HashSet<String>,
+    pub digests: HashSet<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct TagView {
+    pub tag: String,
+    pub digest: Option<String>,
+    pub created: Option<Timestamp>,
+    /// One per environment, in column order.
+    pub runs: Vec<bool>,
+    /// The same tag (and digest, when both are known) is in the prod registry.
+    pub in_prod: bool,
+    pub last_known_good: bool,
+    pub error: Option<String>,
+}
+
+/// Semver order, newest first; a leading `v` is ignored, pre-releases sort below their release
+/// (semver precedence: `2.0.0-rc.1` is above `1.9.0`), and tags that are not semver come after,
+/// in reverse lexical order. Stand-in for `registry::sort_tags` until that lands.
+pub fn sort_tags(tags: &mut [String]) {
+    fn key(tag: &str) -> Option<semver::Version> {
+        semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
+    }
+    tags.sort_by(|a, b| match (key(a), key(b)) {
+        (Some(va), Some(vb)) => vb.cmp(&va).then_with(|| b.cmp(a)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => b.cmp(a),
+    });
+}
+
+pub fn tag_views(
+    repo: &RepoTags,
+    running: &[Running],
+    prod: Option<&RepoTags>,
+    last_known_good: Option<&ImageRef>,
+) -> Vec<TagView> {
+    let mut tags = repo.tags.clone();
+    sort_tags(&mut tags);
+    tags.into_iter()
+        .map(|tag| {
+            let details = match repo.details.get(&tag) {
+                Some(Ok(d)) => Some(d),
+                _ => None,
+            };
+            let error = match repo.details.get(&tag) {
+                Some(Err(e)) => Some(e.clone()),
+                _ => None,
+            };
+            let digest = details.map(|d| d.digest.clone());
+            let runs = running
+                .iter()
+                .map(|r| {
+                    r.tags.contains(&tag) || digest.as_ref().is_some_and(|d| r.digests.contains(d))
+                })
+                .collect();
+            let in_prod = prod.is_some_and(|p| {
+                p.tags.contains(&tag)
+                    && match (p.digest(&tag), digest.as_deref()) {
+                        (Some(a), Some(b)) => a == b,
+                        _ => true,
+                    }
+            });
+            let last_known_good = last_known_good.is_some_and(|lkg| {
+                lkg.tag.as_deref() == Some(tag.as_str())
+                    || (lkg.digest.is_some() && lkg.digest == digest)
+            });
+            TagView {
+                created: details.and_then(|d| d.created),
+                tag,
+                digest,
+                runs,
+                in_prod,
+                last_known_good,
+                error,
+            }
+        })
+        .collect()
+}

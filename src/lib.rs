@@ -11,6 +11,8 @@ pub mod logging;
 pub mod model;
 pub mod registry;
 pub mod sandbox;
+pub mod theme;
+pub mod tui;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before
 /// the first client is built (see toolchain notes). Safe to call more than once.

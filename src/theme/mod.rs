@@ -192,6 +192,7 @@ impl Theme {
                 Style::new().add_modifier(Modifier::UNDERLINED),
             );
             styles.insert("pane.focused", Style::new().add_modifier(Modifier::BOLD));
+            styles.insert("env.focused", Style::new().add_modifier(Modifier::REVERSED));
         }
         Ok(Theme {
             styles,

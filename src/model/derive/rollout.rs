@@ -84,7 +84,7 @@ impl DeploymentProgress {
         if self.paused {
             "paused".into()
         } else if self.deadline_exceeded {
-            "deadline exceeded".into()
+            "deadline".into()
         } else if let Some(w) = warnings.first() {
             w.reason.clone()
         } else if self.complete() {

@@ -38,32 +38,34 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .focused_env()
         .and_then(|env| state.read_only_reason(env))
         .is_some();
-    let mut spans = vec![Span::raw(" ")];
-    for info in REGISTRY
+    // Writes and pane-specific keys first: they are what this pane is for.
+    let mut items: Vec<_> = REGISTRY
         .iter()
         .filter(|i| i.in_footer && i.action.applies_to(focus))
-    {
+        .collect();
+    items.sort_by_key(|i| (!i.writes, i.panes.is_empty()));
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    let budget = (area.width as usize).saturating_sub(if read_only { 29 } else { 0 });
+    for info in items {
         let key = state.ctx.keymap.short_label(info.action);
-        if key.is_empty() {
+        let text = format!(" {}  ", short(info.name));
+        let width = key.chars().count() + text.chars().count();
+        if key.is_empty() || used + width > budget {
             continue;
         }
+        used += width;
         let disabled = info.writes && read_only;
         let (key_style, text_style) = if disabled {
-            (
-                theme.style("footer.disabled"),
-                theme.style("footer.disabled"),
-            )
+            (theme.style("footer.disabled"), theme.style("footer.disabled"))
         } else {
             (theme.style("footer.key"), theme.style("footer.text"))
         };
         spans.push(Span::styled(key, key_style));
-        spans.push(Span::styled(format!(" {}  ", short(info.name)), text_style));
+        spans.push(Span::styled(text, text_style));
     }
     if read_only {
-        spans.push(Span::styled(
-            "(read-only: writes disabled)",
-            theme.style("warning"),
-        ));
+        spans.push(Span::styled("(read-only: writes disabled)", theme.style("warning")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -108,8 +108,8 @@ pub fn layout(area: Rect, view: &ViewState, protected_banner: bool) -> ScreenLay
                 Layout::horizontal([Constraint::Percentage(55), Constraint::Fill(1)]).areas(lower);
             if mode == Mode::Wide {
                 let [services, tags, revisions] = Layout::horizontal([
-                    Constraint::Percentage(38),
-                    Constraint::Percentage(28),
+                    Constraint::Percentage(40),
+                    Constraint::Percentage(27),
                     Constraint::Fill(1),
                 ])
                 .areas(top);

@@ -3,11 +3,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row};
+use ratatui::widgets::{Cell, Paragraph};
 
 use super::super::actions::Pane;
 use super::super::state::State;
-use super::widgets::{age, ellipsize, header_row, pane_block, selection_style, windowed_table};
+use super::widgets::{Columns, age, ellipsize, pane_block, selection_style, windowed_table};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.ctx.theme;
@@ -34,20 +34,27 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         );
         return;
     };
-    let inner = area.width.saturating_sub(2);
-    let node_width: u16 = if inner >= 78 { 14 } else { 0 };
-    let fixed = 5 + 17 + 12 + 5 + node_width + 5;
+    let inner = area.width.saturating_sub(4);
+    let node_width: u16 = if inner >= 80 { 12 } else { 0 };
+    let age_width: u16 = if inner >= 40 { 5 } else { 0 };
+    let restarts_width: u16 = if inner >= 50 { 11 } else { 3 };
+    let status_width: u16 = if inner >= 60 { 16 } else { 10 };
+    let columns = 3 + u16::from(node_width > 0) + u16::from(age_width > 0);
+    let fixed = 5 + status_width + restarts_width + age_width + node_width + columns;
     let name_width = inner.saturating_sub(fixed).max(8);
     let mut widths = vec![
         Constraint::Length(name_width),
         Constraint::Length(5),
-        Constraint::Length(17),
-        Constraint::Length(12),
-        Constraint::Length(5),
+        Constraint::Length(status_width),
+        Constraint::Length(restarts_width),
     ];
-    let mut header = ["NAME", "READY", "STATUS", "RESTARTS", "AGE"]
+    let mut header = ["NAME", "READY", "STATUS", if restarts_width > 3 { "RESTARTS" } else { "RST" }]
         .map(Span::raw)
         .to_vec();
+    if age_width > 0 {
+        widths.push(Constraint::Length(age_width));
+        header.push(Span::raw("AGE"));
+    }
     if node_width > 0 {
         widths.push(Constraint::Length(node_width));
         header.push(Span::raw("NODE"));
@@ -55,13 +62,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     windowed_table(
         frame,
         area,
+        state,
         block,
-        header_row(state, header),
-        &widths,
+        Columns { header, widths },
         selected.pod_rows.len(),
         state.view.pods.selected,
         state.view.pods.offset,
-        Some(selection_style(state, Pane::Pods)),
+        selection_style(state, Pane::Pods),
         |i| {
             let pod = &selected.pods[selected.pod_rows[i]];
             let status_style = if pod.warning {
@@ -76,14 +83,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             let mut cells = vec![
                 Cell::from(ellipsize(&pod.name, name_width as usize)),
                 Cell::from(pod.ready.clone()),
-                Cell::from(Span::styled(ellipsize(&pod.status, 17), status_style)),
+                Cell::from(Span::styled(ellipsize(&pod.status, status_width as usize), status_style)),
                 Cell::from(pod.restarts.clone()),
-                Cell::from(age(state.now, pod.created)),
             ];
+            if age_width > 0 {
+                cells.push(Cell::from(age(state.now, pod.created)));
+            }
             if node_width > 0 {
                 cells.push(Cell::from(ellipsize(&pod.node, node_width as usize)));
             }
-            Row::new(cells)
+            cells
         },
     );
 }

@@ -4,12 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row};
+use ratatui::widgets::{Cell, Paragraph};
 
 use super::super::actions::Pane;
 use super::super::state::State;
 use super::super::state::derived::RevisionItem;
-use super::widgets::{age, ellipsize, header_row, pane_block, selection_style, windowed_table};
+use super::widgets::{Columns, age, ellipsize, pane_block, selection_style, windowed_table};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.ctx.theme;
@@ -37,16 +37,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         return;
     };
     let multi = selected.in_env.secondary.is_some();
-    let inner = area.width.saturating_sub(2);
+    let inner = area.width.saturating_sub(4);
     let role_width: u16 = if multi { 6 } else { 0 };
-    let fixed = 2 + 4 + 12 + 5 + 5 + role_width + 6;
+    let fixed = 2 + 3 + 10 + 5 + 5 + role_width + 5 + u16::from(multi);
     let cause_width = inner.saturating_sub(fixed).max(4);
-    let mut widths = vec![Constraint::Length(2), Constraint::Length(4)];
+    let mut widths = vec![Constraint::Length(2), Constraint::Length(3)];
     if multi {
         widths.push(Constraint::Length(role_width));
     }
     widths.extend([
-        Constraint::Length(12),
+        Constraint::Length(10),
         Constraint::Length(cause_width),
         Constraint::Length(5),
         Constraint::Length(5),
@@ -76,13 +76,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     windowed_table(
         frame,
         area,
+        state,
         block,
-        header_row(state, header),
-        &widths,
+        Columns { header, widths },
         selected.revision_rows.len(),
         state.view.revisions.selected,
         state.view.revisions.offset,
-        Some(selection_style(state, Pane::Revisions)),
+        selection_style(state, Pane::Revisions),
         |i| match &selected.revisions[selected.revision_rows[i]] {
             RevisionItem::ReplicaSet(row) => {
                 let mark = if row.current {
@@ -118,7 +118,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     theme.style("text.dim")
                 };
                 cells.extend([
-                    Cell::from(ellipsize(&row.tag(), 12)),
+                    Cell::from(ellipsize(&row.tag(), 10)),
                     Cell::from(ellipsize(&row.change_cause, cause_width as usize)),
                     Cell::from(age(state.now, row.created)),
                     Cell::from(Span::styled(
@@ -126,7 +126,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                         ready_style,
                     )),
                 ]);
-                Row::new(cells)
+                cells
             }
             RevisionItem::Helm(helm) => {
                 let status_style = match helm.status.as_str() {
@@ -147,7 +147,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     helm.status, helm.chart, helm.chart_version, helm.description
                 );
                 cells.extend([
-                    Cell::from(ellipsize(&helm.app_version, 12)),
+                    Cell::from(ellipsize(&helm.app_version, 10)),
                     Cell::from(Span::styled(
                         ellipsize(&cause, cause_width as usize),
                         status_style,
@@ -155,7 +155,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     Cell::from(age(state.now, helm.updated)),
                     Cell::from(""),
                 ]);
-                Row::new(cells)
+                cells
             }
         },
     );

@@ -30,7 +30,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     };
     let in_env = &selected.in_env;
     let mut lines: Vec<Line> = Vec::new();
-    let bar = (area.width.saturating_sub(30) as usize).clamp(4, 30);
+    let bar = (area.width.saturating_sub(36) as usize).clamp(4, 30);
+    let label_width = in_env
+        .workloads()
+        .map(|w| w.role.len() + 1)
+        .max()
+        .unwrap_or(0)
+        + 10;
 
     let health_span = Span::styled(
         format!("{} {}", symbols.health(in_env.health), in_env.phase),
@@ -61,7 +67,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             ]));
             match weight {
                 Some(w) => {
-                    let mut spans = vec![Span::styled("weight    ", theme.style("text.dim"))];
+                    let mut spans = vec![Span::styled(
+                        format!("{:<label_width$}", "weight"),
+                        theme.style("text.dim"),
+                    )];
                     spans.extend(gauge(
                         state,
                         w.percent.round() as i64,
@@ -109,7 +118,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             ("available", p.available),
         ] {
             let mut spans = vec![Span::styled(
-                format!("{:<10}", format!("{label}{what}")),
+                format!("{:<label_width$}", format!("{label}{what}")),
                 theme.style("text.dim"),
             )];
             spans.extend(gauge(

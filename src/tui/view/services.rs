@@ -4,11 +4,11 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Row};
+use ratatui::widgets::Cell;
 
 use super::super::actions::Pane;
 use super::super::state::State;
-use super::widgets::{ellipsize, header_row, pane_block, selection_style, windowed_table};
+use super::widgets::{Columns, ellipsize, pane_block, selection_style, windowed_table};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.ctx.theme;
@@ -22,15 +22,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     ));
     let block = pane_block(state, Pane::Services, title);
 
-    let inner = area.width.saturating_sub(2);
+    // Borders and the selection gutter.
+    let inner = area.width.saturating_sub(4);
     let name_width = derived
         .rows
         .iter()
         .map(|r| r.name.chars().count())
         .max()
         .unwrap_or(4)
-        .clamp(4, 22) as u16;
-    let phase_width: u16 = if inner > 70 { 17 } else { 0 };
+        .clamp(4, 20) as u16;
+    let phase_width: u16 = if inner >= 58 { 12 } else { 0 };
     let env_count = envs.len().max(1) as u16;
     let spacing = env_count + 1 + u16::from(phase_width > 0);
     let env_width = inner
@@ -63,13 +64,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     windowed_table(
         frame,
         area,
+        state,
         block,
-        header_row(state, header),
-        &widths,
+        Columns { header, widths },
         derived.service_rows.len(),
         state.view.services.selected,
         state.view.services.offset,
-        Some(selection_style(state, Pane::Services)),
+        selection_style(state, Pane::Services),
         |i| {
             let row = &derived.rows[derived.service_rows[i]];
             let mut cells = vec![Cell::from(ellipsize(&row.name, name_width as usize))];
@@ -102,7 +103,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     style,
                 )));
             }
-            Row::new(cells)
+            cells
         },
     );
 }

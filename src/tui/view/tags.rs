@@ -4,12 +4,12 @@
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Cell, Paragraph, Row};
+use ratatui::widgets::{Cell, Paragraph};
 
 use super::super::actions::Pane;
 use super::super::state::State;
 use super::super::state::derived::TagsStatus;
-use super::widgets::{age, ellipsize, header_row, pane_block, selection_style, windowed_table};
+use super::widgets::{Columns, age, ellipsize, pane_block, selection_style, windowed_table};
 use crate::model::image::short_digest;
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -50,10 +50,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     };
 
     let envs = &state.domain.snapshot.envs;
-    let where_width = (envs.len() * 2).max(5) as u16;
-    let inner = area.width.saturating_sub(2);
-    let digest_width: u16 = if inner >= 44 { 14 } else { 0 };
-    let fixed = digest_width + 5 + where_width + 4 + 5;
+    let where_width = envs.len().max(3) as u16;
+    let inner = area.width.saturating_sub(4);
+    let digest_width: u16 = if inner >= 38 { 14 } else { 0 };
+    let spacing = 4 + u16::from(digest_width > 0);
+    let fixed = digest_width + 5 + where_width + 2 + spacing;
     let tag_width = inner.saturating_sub(fixed).max(6);
     let mut widths = vec![Constraint::Length(tag_width)];
     if digest_width > 0 {
@@ -62,14 +63,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     widths.extend([
         Constraint::Length(5),
         Constraint::Length(where_width),
-        Constraint::Length(1),
-        Constraint::Length(1),
+        Constraint::Length(2),
     ]);
     let initials: String = envs
         .iter()
         .map(|e| e.name.chars().next().unwrap_or('?').to_string())
         .collect::<Vec<_>>()
-        .join(" ");
+        .concat();
     let mut header = vec![Span::raw("TAG")];
     if digest_width > 0 {
         header.push(Span::raw("DIGEST"));
@@ -77,20 +77,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     header.extend([
         Span::raw("AGE"),
         Span::raw(initials),
-        Span::raw(symbols.in_prod),
-        Span::raw(symbols.last_known_good),
+        Span::raw(format!("{}{}", symbols.in_prod, symbols.last_known_good)),
     ]);
 
     windowed_table(
         frame,
         area,
+        state,
         block,
-        header_row(state, header),
-        &widths,
+        Columns { header, widths },
         selected.tag_rows.len(),
         state.view.tags.selected,
         state.view.tags.offset,
-        Some(selection_style(state, Pane::Tags)),
+        selection_style(state, Pane::Tags),
         |i| {
             let tag = &selected.tags[selected.tag_rows[i]];
             let mut cells = vec![Cell::from(ellipsize(&tag.tag, tag_width as usize))];
@@ -109,29 +108,29 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             let runs: Vec<Span> = tag
                 .runs
                 .iter()
-                .enumerate()
-                .flat_map(|(i, runs)| {
-                    let sep = (i > 0).then(|| Span::raw(" "));
-                    let mark = if *runs {
+                
+                .map(|runs| {
+                    if *runs {
                         Span::styled(symbols.runs, theme.style("marker.runs"))
                     } else {
                         Span::styled(symbols.not_here, theme.style("text.dim"))
-                    };
-                    sep.into_iter().chain([mark])
+                    }
                 })
                 .collect();
             cells.push(Cell::from(Line::from(runs)));
-            cells.push(Cell::from(if tag.in_prod {
-                Span::styled(symbols.in_prod, theme.style("marker.prod"))
-            } else {
-                Span::raw(" ")
-            }));
-            cells.push(Cell::from(if tag.last_known_good {
-                Span::styled(symbols.last_known_good, theme.style("marker.lkg"))
-            } else {
-                Span::raw(" ")
-            }));
-            Row::new(cells)
+            cells.push(Cell::from(Line::from(vec![
+                if tag.in_prod {
+                    Span::styled(symbols.in_prod, theme.style("marker.prod"))
+                } else {
+                    Span::raw(" ")
+                },
+                if tag.last_known_good {
+                    Span::styled(symbols.last_known_good, theme.style("marker.lkg"))
+                } else {
+                    Span::raw(" ")
+                },
+            ])));
+            cells
         },
     );
 }

@@ -6,7 +6,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, BorderType, Row, Table};
+use ratatui::widgets::{Block, BorderType, Cell, Row, Table};
 
 use super::super::actions::Pane;
 use super::super::state::State;
@@ -41,33 +41,42 @@ pub fn pane_block<'a>(state: &State, pane: Pane, title: Line<'a>) -> Block<'a> {
     block
 }
 
-/// A table over `len` rows of which only the window at `offset` is built.
+/// The columns of a table and how they are headed.
+pub struct Columns<'a> {
+    pub header: Vec<Span<'a>>,
+    pub widths: Vec<Constraint>,
+}
+
+/// A table over `len` rows of which only the window at `offset` is built. The selected row
+/// gets a `›` gutter mark (visible without colour) and `selection` style.
 #[allow(clippy::too_many_arguments)]
 pub fn windowed_table<'a>(
     frame: &mut Frame,
     area: Rect,
+    state: &State,
     block: Block<'a>,
-    header: Row<'a>,
-    widths: &[Constraint],
+    columns: Columns<'a>,
     len: usize,
     selected: usize,
     offset: usize,
-    focused_selection: Option<Style>,
-    mut row: impl FnMut(usize) -> Row<'a>,
+    selection: Style,
+    mut row: impl FnMut(usize) -> Vec<Cell<'a>>,
 ) {
     let height = area.height.saturating_sub(3) as usize;
     let offset = window_offset(selected, offset, height, len);
+    let mark = if state.ctx.theme.symbols.ok == "+" { ">" } else { "›" };
     let rows: Vec<Row> = (offset..len.min(offset + height))
         .map(|i| {
-            let r = row(i);
-            match focused_selection {
-                Some(style) if i == selected => r.style(style),
-                _ => r,
-            }
+            let gutter = Cell::from(if i == selected { mark } else { " " });
+            let r = Row::new(std::iter::once(gutter).chain(row(i)));
+            if i == selected { r.style(selection) } else { r }
         })
         .collect();
-    let table = Table::new(rows, widths.iter().copied())
-        .header(header)
+    let mut header = vec![Span::raw(" ")];
+    header.extend(columns.header);
+    let widths = std::iter::once(Constraint::Length(1)).chain(columns.widths);
+    let table = Table::new(rows, widths)
+        .header(Row::new(header).style(state.ctx.theme.style("table.header")))
         .block(block)
         .column_spacing(1);
     frame.render_widget(table, area);
@@ -86,10 +95,6 @@ pub fn window_offset(selected: usize, offset: usize, height: usize, len: usize) 
         offset = selected + 1 - height;
     }
     offset
-}
-
-pub fn header_row<'a>(state: &State, cells: Vec<Span<'a>>) -> Row<'a> {
-    Row::new(cells).style(state.ctx.theme.style("table.header"))
 }
 
 pub fn selection_style(state: &State, pane: Pane) -> Style {

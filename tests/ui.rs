@@ -11,7 +11,10 @@ fn press(state: &mut State, code: KeyCode) -> Vec<Command> {
         KeyCode::Char(c) if c.is_ascii_uppercase() => KeyModifiers::SHIFT,
         _ => KeyModifiers::NONE,
     };
-    update(state, AppEvent::Input(Event::Key(KeyEvent::new(code, modifiers))))
+    update(
+        state,
+        AppEvent::Input(Event::Key(KeyEvent::new(code, modifiers))),
+    )
 }
 
 fn keys(state: &mut State, text: &str) {
@@ -117,7 +120,16 @@ fn tiny_20x5() {
 fn no_size_panics() {
     let mut state = demo_state(160, 48);
     keys(&mut state, "v?");
-    for (w, h) in [(1, 1), (2, 2), (5, 3), (20, 5), (40, 10), (79, 15), (119, 19), (300, 100)] {
+    for (w, h) in [
+        (1, 1),
+        (2, 2),
+        (5, 3),
+        (20, 5),
+        (40, 10),
+        (79, 15),
+        (119, 19),
+        (300, 100),
+    ] {
         update(&mut state, AppEvent::Input(Event::Resize(w, h)));
         let screen = render(&state, w, h);
         assert_eq!(screen.lines().count(), h as usize);

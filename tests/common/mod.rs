@@ -94,7 +94,8 @@ name = "gateway"
 "#;
 
 pub fn config() -> Config {
-    shipdeck::config::parse_str(CONFIG, std::path::Path::new("shipdeck.toml")).expect("fixture config parses")
+    shipdeck::config::parse_str(CONFIG, std::path::Path::new("shipdeck.toml"))
+        .expect("fixture config parses")
 }
 
 fn from_json<T: serde::de::DeserializeOwned>(value: Value) -> T {
@@ -107,7 +108,11 @@ pub fn digest(seed: &str) -> String {
     for b in seed.bytes() {
         h = (h ^ u64::from(b)).wrapping_mul(1099511628211);
     }
-    format!("sha256:{h:016x}{:016x}{h:016x}{:016x}", h.rotate_left(17), h.rotate_left(31))
+    format!(
+        "sha256:{h:016x}{:016x}{h:016x}{:016x}",
+        h.rotate_left(17),
+        h.rotate_left(31)
+    )
 }
 
 fn image(env: &str, repo: &str, tag: &str) -> String {
@@ -128,8 +133,24 @@ pub struct Rev {
     pub restarts: i32,
 }
 
-pub fn rev(revision: i64, tag: &'static str, cause: &'static str, age: i64, replicas: i32, ready: i32) -> Rev {
-    Rev { revision, tag, cause, age, replicas, ready, waiting: None, restarts: 0 }
+pub fn rev(
+    revision: i64,
+    tag: &'static str,
+    cause: &'static str,
+    age: i64,
+    replicas: i32,
+    ready: i32,
+) -> Rev {
+    Rev {
+        revision,
+        tag,
+        cause,
+        age,
+        replicas,
+        ready,
+        waiting: None,
+        restarts: 0,
+    }
 }
 
 pub struct Deploy {
@@ -157,13 +178,19 @@ pub fn deploy(name: &str, repo: &'static str, desired: i32, revs: Vec<Rev>) -> D
 }
 
 const NODES: [&str; 3] = ["node-a", "node-b", "node-c"];
-const SUFFIXES: [&str; 8] = ["x2k4p", "9fj2m", "b7q8w", "lm3zt", "c4v9r", "p0d8s", "t5n1h", "w6e2y"];
+const SUFFIXES: [&str; 8] = [
+    "x2k4p", "9fj2m", "b7q8w", "lm3zt", "c4v9r", "p0d8s", "t5n1h", "w6e2y",
+];
 
 /// The Deployment, its ReplicaSets and their pods.
 pub fn objects(env: &str, d: &Deploy) -> Vec<KubeObject> {
     let uid = format!("uid-{env}-{}", d.name);
     let current = d.revs.iter().map(|r| r.revision).max().unwrap_or(1);
-    let cur = d.revs.iter().find(|r| r.revision == current).expect("current revision");
+    let cur = d
+        .revs
+        .iter()
+        .find(|r| r.revision == current)
+        .expect("current revision");
     let updated = cur.replicas;
     let ready: i32 = d.revs.iter().map(|r| r.ready).sum();
     let total: i32 = d.revs.iter().map(|r| r.replicas).sum();
@@ -180,10 +207,12 @@ pub fn objects(env: &str, d: &Deploy) -> Vec<KubeObject> {
     };
     let mut annotations = d.annotations.clone();
     annotations["deployment.kubernetes.io/revision"] = json!(current.to_string());
-    let template = |tag: &str| json!({
-        "metadata": { "labels": d.labels },
-        "spec": { "containers": [{ "name": d.repo, "image": image(env, d.repo, tag) }] }
-    });
+    let template = |tag: &str| {
+        json!({
+            "metadata": { "labels": d.labels },
+            "spec": { "containers": [{ "name": d.repo, "image": image(env, d.repo, tag) }] }
+        })
+    };
     let deployment: Deployment = from_json(json!({
         "metadata": { "name": d.name, "namespace": "shop", "uid": uid, "generation": 3,
                       "labels": d.labels, "annotations": annotations,
@@ -229,7 +258,11 @@ pub fn objects(env: &str, d: &Deploy) -> Vec<KubeObject> {
             } else {
                 json!({})
             };
-            let phase = if ok || r.waiting == Some("CrashLoopBackOff") { "Running" } else { "Pending" };
+            let phase = if ok || r.waiting == Some("CrashLoopBackOff") {
+                "Running"
+            } else {
+                "Pending"
+            };
             let pod: Pod = from_json(json!({
                 "metadata": { "name": pod_name, "namespace": "shop", "uid": format!("uid-{env}-{pod_name}"),
                               "creationTimestamp": ago(r.age),
@@ -270,7 +303,13 @@ fn http_route(stable: i64, canary: i64) -> KubeObject {
     KubeObject::Route(ObjectKind::HttpRoute, Arc::new(route))
 }
 
-fn helm_secret(revision: i64, status: &str, app_version: &str, description: &str, age: i64) -> KubeObject {
+fn helm_secret(
+    revision: i64,
+    status: &str,
+    app_version: &str,
+    description: &str,
+    age: i64,
+) -> KubeObject {
     let release = json!({
         "name": "catalog", "namespace": "shop", "version": revision,
         "info": { "status": status, "description": description, "last_deployed": ago(age) },
@@ -290,7 +329,15 @@ fn helm_secret(revision: i64, status: &str, app_version: &str, description: &str
     KubeObject::HelmRelease(Arc::new(secret))
 }
 
-fn event(name: &str, kind: &str, object: &str, type_: &str, reason: &str, message: &str, age: i64) -> KubeObject {
+fn event(
+    name: &str,
+    kind: &str,
+    object: &str,
+    type_: &str,
+    reason: &str,
+    message: &str,
+    age: i64,
+) -> KubeObject {
     KubeObject::Event(Arc::new(from_json::<Event>(json!({
         "metadata": { "name": name, "namespace": "shop" },
         "involvedObject": { "kind": kind, "name": object, "namespace": "shop" },
@@ -305,75 +352,224 @@ pub fn env_objects(env: &str) -> Vec<KubeObject> {
     let staging = env == "staging";
     let mut out = Vec::new();
     // orders: canary via HTTPRoute; prod sends 25% to v1.5.0.
-    let mut stable = deploy("orders", "orders", 4, vec![
-        rev(6, "v1.4.2", "deploy v1.4.2", 86400 * 3, 4, 4),
-        rev(5, "v1.4.1", "deploy v1.4.1", 86400 * 9, 0, 0),
-    ]);
+    let mut stable = deploy(
+        "orders",
+        "orders",
+        4,
+        vec![
+            rev(6, "v1.4.2", "deploy v1.4.2", 86400 * 3, 4, 4),
+            rev(5, "v1.4.1", "deploy v1.4.1", 86400 * 9, 0, 0),
+        ],
+    );
     stable.labels = json!({ "app": "orders", "track": "stable" });
     out.extend(objects(env, &stable));
     let canary_replicas = if prod { 1 } else { 0 };
-    out.extend(objects(env, &deploy("orders-canary", "orders", canary_replicas, vec![
-        rev(3, "v1.5.0", "canary v1.5.0", 7200, canary_replicas, canary_replicas),
-    ])));
-    out.push(http_route(if prod { 75 } else { 100 }, if prod { 25 } else { 0 }));
+    out.extend(objects(
+        env,
+        &deploy(
+            "orders-canary",
+            "orders",
+            canary_replicas,
+            vec![rev(
+                3,
+                "v1.5.0",
+                "canary v1.5.0",
+                7200,
+                canary_replicas,
+                canary_replicas,
+            )],
+        ),
+    ));
+    out.push(http_route(
+        if prod { 75 } else { 100 },
+        if prod { 25 } else { 0 },
+    ));
     out.push(service("orders", json!({ "app": "orders" })));
     out.push(service("orders-canary", json!({ "app": "orders-canary" })));
     // payments: blue-green, blue active in prod, green elsewhere.
-    out.extend(objects(env, &deploy("payments-blue", "payments", 3, vec![rev(2, "v2.3.0", "blue v2.3.0", 86400 * 12, 3, 3)])));
-    out.extend(objects(env, &deploy("payments-green", "payments", 3, vec![rev(4, "v2.4.0", "green v2.4.0", 86400, 3, 3)])));
-    out.push(service("payments", json!({ "app": "payments", "version": if prod { "blue" } else { "green" } })));
+    out.extend(objects(
+        env,
+        &deploy(
+            "payments-blue",
+            "payments",
+            3,
+            vec![rev(2, "v2.3.0", "blue v2.3.0", 86400 * 12, 3, 3)],
+        ),
+    ));
+    out.extend(objects(
+        env,
+        &deploy(
+            "payments-green",
+            "payments",
+            3,
+            vec![rev(4, "v2.4.0", "green v2.4.0", 86400, 3, 3)],
+        ),
+    ));
+    out.push(service(
+        "payments",
+        json!({ "app": "payments", "version": if prod { "blue" } else { "green" } }),
+    ));
     // catalog: Helm-managed.
-    let mut catalog = deploy("catalog", "catalog", 2, vec![
-        rev(3, "v0.8.0", "<none>", 86400 * 2, 2, 2),
-        rev(2, "v0.7.5", "<none>", 86400 * 6, 0, 0),
-    ]);
+    let mut catalog = deploy(
+        "catalog",
+        "catalog",
+        2,
+        vec![
+            rev(3, "v0.8.0", "<none>", 86400 * 2, 2, 2),
+            rev(2, "v0.7.5", "<none>", 86400 * 6, 0, 0),
+        ],
+    );
     catalog.labels = json!({ "app": "catalog", "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "catalog" });
     catalog.annotations = json!({ "meta.helm.sh/release-name": "catalog" });
     out.extend(objects(env, &catalog));
-    out.push(helm_secret(1, "superseded", "0.7.0", "Install complete", 86400 * 20));
-    out.push(helm_secret(2, "superseded", "0.7.5", "Upgrade complete", 86400 * 6));
-    out.push(helm_secret(3, "deployed", "0.8.0", "Upgrade complete", 86400 * 2));
+    out.push(helm_secret(
+        1,
+        "superseded",
+        "0.7.0",
+        "Install complete",
+        86400 * 20,
+    ));
+    out.push(helm_secret(
+        2,
+        "superseded",
+        "0.7.5",
+        "Upgrade complete",
+        86400 * 6,
+    ));
+    out.push(helm_secret(
+        3,
+        "deployed",
+        "0.8.0",
+        "Upgrade complete",
+        86400 * 2,
+    ));
     // checkout: v3.1.0 crash-loops in prod; the old revision keeps serving.
     if prod {
-        let mut checkout = deploy("checkout", "checkout", 3, vec![
-            Rev { waiting: Some("CrashLoopBackOff"), restarts: 6, ..rev(5, "v3.1.0", "deploy v3.1.0", 900, 1, 0) },
-            rev(4, "v3.0.2", "deploy v3.0.2", 86400 * 4, 3, 3),
-            rev(3, "v3.0.1", "deploy v3.0.1", 86400 * 11, 0, 0),
-        ]);
+        let mut checkout = deploy(
+            "checkout",
+            "checkout",
+            3,
+            vec![
+                Rev {
+                    waiting: Some("CrashLoopBackOff"),
+                    restarts: 6,
+                    ..rev(5, "v3.1.0", "deploy v3.1.0", 900, 1, 0)
+                },
+                rev(4, "v3.0.2", "deploy v3.0.2", 86400 * 4, 3, 3),
+                rev(3, "v3.0.1", "deploy v3.0.1", 86400 * 11, 0, 0),
+            ],
+        );
         checkout.deadline_exceeded = true;
         out.extend(objects(env, &checkout));
-        out.push(event("checkout-5.1", "Pod", "checkout-5-x2k4p", "Warning", "BackOff",
-            "Back-off restarting failed container checkout", 40));
-        out.push(event("checkout-5.2", "ReplicaSet", "checkout-5", "Normal", "SuccessfulCreate",
-            "Created pod: checkout-5-x2k4p", 900));
-        out.push(event("checkout.1", "Deployment", "checkout", "Normal", "ScalingReplicaSet",
-            "Scaled up replica set checkout-5 to 1", 900));
+        out.push(event(
+            "checkout-5.1",
+            "Pod",
+            "checkout-5-x2k4p",
+            "Warning",
+            "BackOff",
+            "Back-off restarting failed container checkout",
+            40,
+        ));
+        out.push(event(
+            "checkout-5.2",
+            "ReplicaSet",
+            "checkout-5",
+            "Normal",
+            "SuccessfulCreate",
+            "Created pod: checkout-5-x2k4p",
+            900,
+        ));
+        out.push(event(
+            "checkout.1",
+            "Deployment",
+            "checkout",
+            "Normal",
+            "ScalingReplicaSet",
+            "Scaled up replica set checkout-5 to 1",
+            900,
+        ));
     } else {
-        out.extend(objects(env, &deploy("checkout", "checkout", 2, vec![rev(5, "v3.1.0", "deploy v3.1.0", 3600, 2, 2)])));
+        out.extend(objects(
+            env,
+            &deploy(
+                "checkout",
+                "checkout",
+                2,
+                vec![rev(5, "v3.1.0", "deploy v3.1.0", 3600, 2, 2)],
+            ),
+        ));
     }
     // inventory: healthy everywhere.
-    out.extend(objects(env, &deploy("inventory", "inventory", 2, vec![rev(8, "v0.9.4", "deploy v0.9.4", 86400 * 5, 2, 2)])));
+    out.extend(objects(
+        env,
+        &deploy(
+            "inventory",
+            "inventory",
+            2,
+            vec![rev(8, "v0.9.4", "deploy v0.9.4", 86400 * 5, 2, 2)],
+        ),
+    ));
     // search: a tag missing from the registry in staging.
     if staging {
-        out.extend(objects(env, &deploy("search", "search", 2, vec![
-            Rev { waiting: Some("ImagePullBackOff"), ..rev(3, "v2.0.0", "deploy v2.0.0", 600, 1, 0) },
-            rev(2, "v1.9.1", "deploy v1.9.1", 86400 * 3, 2, 2),
-        ])));
+        out.extend(objects(
+            env,
+            &deploy(
+                "search",
+                "search",
+                2,
+                vec![
+                    Rev {
+                        waiting: Some("ImagePullBackOff"),
+                        ..rev(3, "v2.0.0", "deploy v2.0.0", 600, 1, 0)
+                    },
+                    rev(2, "v1.9.1", "deploy v1.9.1", 86400 * 3, 2, 2),
+                ],
+            ),
+        ));
     } else {
-        out.extend(objects(env, &deploy("search", "search", 2, vec![rev(2, "v1.9.1", "deploy v1.9.1", 86400 * 3, 2, 2)])));
+        out.extend(objects(
+            env,
+            &deploy(
+                "search",
+                "search",
+                2,
+                vec![rev(2, "v1.9.1", "deploy v1.9.1", 86400 * 3, 2, 2)],
+            ),
+        ));
     }
     // notifications: paused in prod.
-    let mut notifications = deploy("notifications", "notifications", 1, vec![rev(4, "v1.2.0", "deploy v1.2.0", 86400 * 8, 1, 1)]);
+    let mut notifications = deploy(
+        "notifications",
+        "notifications",
+        1,
+        vec![rev(4, "v1.2.0", "deploy v1.2.0", 86400 * 8, 1, 1)],
+    );
     notifications.paused = prod;
     out.extend(objects(env, &notifications));
     // gateway: still rolling out in dev.
     if env == "dev" {
-        out.extend(objects(env, &deploy("gateway", "gateway", 3, vec![
-            rev(7, "v5.0.0", "deploy v5.0.0", 40, 2, 1),
-            rev(6, "v4.9.0", "deploy v4.9.0", 86400 * 2, 2, 2),
-        ])));
+        out.extend(objects(
+            env,
+            &deploy(
+                "gateway",
+                "gateway",
+                3,
+                vec![
+                    rev(7, "v5.0.0", "deploy v5.0.0", 40, 2, 1),
+                    rev(6, "v4.9.0", "deploy v4.9.0", 86400 * 2, 2, 2),
+                ],
+            ),
+        ));
     } else {
-        out.extend(objects(env, &deploy("gateway", "gateway", 3, vec![rev(6, "v4.9.0", "deploy v4.9.0", 86400 * 2, 3, 3)])));
+        out.extend(objects(
+            env,
+            &deploy(
+                "gateway",
+                "gateway",
+                3,
+                vec![rev(6, "v4.9.0", "deploy v4.9.0", 86400 * 2, 3, 3)],
+            ),
+        ));
     }
     out
 }
@@ -381,8 +577,13 @@ pub fn env_objects(env: &str) -> Vec<KubeObject> {
 /// `Listed` events per kind, as the watchers send after their initial list.
 pub fn listed(env: &str, objects: Vec<KubeObject>) -> Vec<ClusterEvent> {
     let kinds = [
-        ObjectKind::Deployment, ObjectKind::ReplicaSet, ObjectKind::Pod, ObjectKind::Service,
-        ObjectKind::Event, ObjectKind::HelmRelease, ObjectKind::HttpRoute,
+        ObjectKind::Deployment,
+        ObjectKind::ReplicaSet,
+        ObjectKind::Pod,
+        ObjectKind::Service,
+        ObjectKind::Event,
+        ObjectKind::HelmRelease,
+        ObjectKind::HttpRoute,
     ];
     let kind_of = |o: &KubeObject| match o {
         KubeObject::Deployment(_) => ObjectKind::Deployment,
@@ -399,10 +600,17 @@ pub fn listed(env: &str, objects: Vec<KubeObject>) -> Vec<ClusterEvent> {
         .map(|kind| ClusterEvent::Listed {
             env: env.into(),
             kind: *kind,
-            objects: objects.iter().filter(|o| kind_of(o) == *kind).cloned().collect(),
+            objects: objects
+                .iter()
+                .filter(|o| kind_of(o) == *kind)
+                .cloned()
+                .collect(),
         })
         .collect();
-    events.push(ClusterEvent::Health { env: env.into(), health: ConnHealth::Connected });
+    events.push(ClusterEvent::Health {
+        env: env.into(),
+        health: ConnHealth::Connected,
+    });
     events
 }
 
@@ -443,7 +651,11 @@ pub const ORDERS_DEV_TAGS: [(&str, i64); 8] = [
     ("v1.5.1-rc.1", 3000),
     ("v1.10.0-alpha", 600),
 ];
-pub const ORDERS_PROD_TAGS: [(&str, i64); 3] = [("v1.4.1", 86400 * 9), ("v1.4.2", 86400 * 3), ("v1.5.0", 7200)];
+pub const ORDERS_PROD_TAGS: [(&str, i64); 3] = [
+    ("v1.4.1", 86400 * 9),
+    ("v1.4.2", 86400 * 3),
+    ("v1.5.0", 7200),
+];
 
 pub fn options() -> ConsoleOptions {
     ConsoleOptions {
@@ -462,7 +674,10 @@ pub fn demo_state(width: u16, height: u16) -> State {
 
 pub fn demo_state_with(config: Config, options: ConsoleOptions, width: u16, height: u16) -> State {
     let mut state = initial_state(config, &options, now()).expect("initial state");
-    update(&mut state, AppEvent::Input(ratatui::crossterm::event::Event::Resize(width, height)));
+    update(
+        &mut state,
+        AppEvent::Input(ratatui::crossterm::event::Event::Resize(width, height)),
+    );
     for env in ENVS {
         for event in listed(env, env_objects(env)) {
             update(&mut state, AppEvent::Cluster(event));
@@ -470,7 +685,10 @@ pub fn demo_state_with(config: Config, options: ConsoleOptions, width: u16, heig
     }
     for event in registry_events("127.0.0.1:5000/dev/orders", &ORDERS_DEV_TAGS)
         .into_iter()
-        .chain(registry_events("127.0.0.1:5000/prod/orders", &ORDERS_PROD_TAGS))
+        .chain(registry_events(
+            "127.0.0.1:5000/prod/orders",
+            &ORDERS_PROD_TAGS,
+        ))
     {
         update(&mut state, AppEvent::Registry(event));
     }

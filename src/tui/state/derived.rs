@@ -144,6 +144,25 @@ pub fn filter_rows<'a>(filter: &str, items: impl Iterator<Item = String> + 'a) -
         .collect()
 }
 
+/// Like [`filter_rows`], best matches first (for the palette, where order is relevance).
+pub fn ranked_rows(filter: &str, items: impl Iterator<Item = String>) -> Vec<usize> {
+    if filter.trim().is_empty() {
+        return items.enumerate().map(|(i, _)| i).collect();
+    }
+    let pattern = Pattern::parse(filter, CaseMatching::Ignore, Normalization::Smart);
+    let mut matcher = Matcher::new(nucleo_matcher::Config::DEFAULT);
+    let mut buf = Vec::new();
+    let mut scored: Vec<(usize, u32)> = items
+        .enumerate()
+        .filter_map(|(i, text)| {
+            let score = pattern.score(Utf32Str::new(&text, &mut buf), &mut matcher)?;
+            Some((i, score))
+        })
+        .collect();
+    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.into_iter().map(|(i, _)| i).collect()
+}
+
 pub fn filter_services(view: &ViewState, derived: &mut Derived) {
     derived.service_rows = filter_rows(
         &view.filters.services,

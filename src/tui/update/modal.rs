@@ -6,7 +6,7 @@ use tui_input::backend::crossterm::to_input_request;
 use super::super::actions::{Action, REGISTRY};
 use super::super::command::Command;
 use super::super::state::State;
-use super::super::state::derived::filter_rows;
+use super::super::state::derived::ranked_rows;
 use super::super::state::view::Modal;
 use super::{navigate, notice, release};
 
@@ -17,7 +17,7 @@ pub fn palette_entries(filter: &str) -> Vec<Action> {
         .filter(|i| i.action != Action::FocusEnv)
         .map(|i| i.action)
         .collect();
-    filter_rows(
+    ranked_rows(
         filter,
         actions
             .iter()

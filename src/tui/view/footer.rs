@@ -57,7 +57,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         used += width;
         let disabled = info.writes && read_only;
         let (key_style, text_style) = if disabled {
-            (theme.style("footer.disabled"), theme.style("footer.disabled"))
+            (
+                theme.style("footer.disabled"),
+                theme.style("footer.disabled"),
+            )
         } else {
             (theme.style("footer.key"), theme.style("footer.text"))
         };
@@ -65,7 +68,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         spans.push(Span::styled(text, text_style));
     }
     if read_only {
-        spans.push(Span::styled("(read-only: writes disabled)", theme.style("warning")));
+        spans.push(Span::styled(
+            "(read-only: writes disabled)",
+            theme.style("warning"),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }

@@ -48,9 +48,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         Constraint::Length(status_width),
         Constraint::Length(restarts_width),
     ];
-    let mut header = ["NAME", "READY", "STATUS", if restarts_width > 3 { "RESTARTS" } else { "RST" }]
-        .map(Span::raw)
-        .to_vec();
+    let mut header = [
+        "NAME",
+        "READY",
+        "STATUS",
+        if restarts_width > 3 {
+            "RESTARTS"
+        } else {
+            "RST"
+        },
+    ]
+    .map(Span::raw)
+    .to_vec();
     if age_width > 0 {
         widths.push(Constraint::Length(age_width));
         header.push(Span::raw("AGE"));
@@ -83,7 +92,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             let mut cells = vec![
                 Cell::from(ellipsize(&pod.name, name_width as usize)),
                 Cell::from(pod.ready.clone()),
-                Cell::from(Span::styled(ellipsize(&pod.status, status_width as usize), status_style)),
+                Cell::from(Span::styled(
+                    ellipsize(&pod.status, status_width as usize),
+                    status_style,
+                )),
                 Cell::from(pod.restarts.clone()),
             ];
             if age_width > 0 {

@@ -108,7 +108,6 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             let runs: Vec<Span> = tag
                 .runs
                 .iter()
-                
                 .map(|runs| {
                     if *runs {
                         Span::styled(symbols.runs, theme.style("marker.runs"))

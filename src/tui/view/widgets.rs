@@ -64,7 +64,11 @@ pub fn windowed_table<'a>(
 ) {
     let height = area.height.saturating_sub(3) as usize;
     let offset = window_offset(selected, offset, height, len);
-    let mark = if state.ctx.theme.symbols.ok == "+" { ">" } else { "›" };
+    let mark = if state.ctx.theme.symbols.ok == "+" {
+        ">"
+    } else {
+        "›"
+    };
     let rows: Vec<Row> = (offset..len.min(offset + height))
         .map(|i| {
             let gutter = Cell::from(if i == selected { mark } else { " " });

@@ -136,3 +136,23 @@ pub fn helm_revisions(env: &EnvSnapshot, release: &str) -> (Vec<HelmRevision>, V
     revisions.sort_by(|a, b| b.revision.cmp(&a.revision));
     (revisions, errors)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::ByteString;
+
+    #[test]
+    fn uncompressed_payloads_are_read_too() {
+        let json = r#"{"name":"web","version":2,"info":{"status":"failed","description":"Upgrade failed"},"chart":{"metadata":{"name":"web","version":"1.2.0","appVersion":"2.0"}}}"#;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(json);
+        let secret = Secret {
+            data: Some([("release".to_string(), ByteString(encoded.into_bytes()))].into()),
+            ..Default::default()
+        };
+        let revision = decode_release(&secret).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((revision.revision, revision.status.as_str()), (2, "failed"));
+        let broken = Secret::default();
+        assert_eq!(decode_release(&broken).err().as_deref(), Some("secret ? has no data.release"));
+    }
+}

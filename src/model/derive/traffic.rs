@@ -182,3 +182,111 @@ pub fn preview_colour(bg: &BlueGreenConfig, env: &EnvSnapshot) -> Option<String>
         .get(&bg.label)
         .cloned()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::sync::Arc;
+
+    use k8s_openapi::api::apps::v1::Deployment;
+    use k8s_openapi::api::networking::v1::Ingress;
+    use kube::api::DynamicObject;
+    use serde_json::json;
+
+    use super::*;
+
+    fn canary(router: Router) -> CanaryConfig {
+        CanaryConfig {
+            router,
+            route: Some("web".into()),
+            stable: "web".into(),
+            canary: "web-canary".into(),
+            stable_deployment: None,
+            canary_deployment: None,
+            steps: vec![],
+        }
+    }
+
+    fn with_route(kind: ObjectKind, spec: serde_json::Value) -> EnvSnapshot {
+        let mut env = EnvSnapshot::new("prod");
+        let object: DynamicObject =
+            serde_json::from_value(json!({ "apiVersion": "x/v1", "kind": "X", "metadata": { "name": "web" }, "spec": spec }))
+                .unwrap_or_else(|e| panic!("{e}"));
+        env.routes.insert((kind, "web".into()), Arc::new(object));
+        env
+    }
+
+    #[test]
+    fn istio_weights_by_short_host() {
+        let env = with_route(
+            ObjectKind::VirtualService,
+            json!({ "http": [{ "route": [
+                { "destination": { "host": "web.shop.svc.cluster.local" }, "weight": 90 },
+                { "destination": { "host": "web-canary.shop.svc.cluster.local" }, "weight": 10 } ] }] }),
+        );
+        let weight = canary_weight(&canary(Router::Istio), &env);
+        assert_eq!(weight.map(|w| w.percent), Some(10.0));
+    }
+
+    #[test]
+    fn smi_quantity_weights() {
+        let env = with_route(
+            ObjectKind::TrafficSplit,
+            json!({ "service": "web", "backends": [
+                { "service": "web", "weight": "750m" }, { "service": "web-canary", "weight": "250m" } ] }),
+        );
+        assert_eq!(canary_weight(&canary(Router::Smi), &env).map(|w| w.percent), Some(25.0));
+    }
+
+    #[test]
+    fn gateway_weight_defaults_to_one() {
+        let env = with_route(
+            ObjectKind::HttpRoute,
+            json!({ "rules": [{ "backendRefs": [{ "name": "web" }, { "name": "web-canary" }] }] }),
+        );
+        assert_eq!(canary_weight(&canary(Router::GatewayApi), &env).map(|w| w.percent), Some(50.0));
+    }
+
+    #[test]
+    fn nginx_canary_annotations() {
+        let mut env = EnvSnapshot::new("prod");
+        let ingress: Ingress = serde_json::from_value(json!({ "metadata": { "name": "web", "annotations": {
+            "nginx.ingress.kubernetes.io/canary": "true",
+            "nginx.ingress.kubernetes.io/canary-weight": "30",
+            "nginx.ingress.kubernetes.io/canary-weight-total": "200" } } }))
+        .unwrap_or_else(|e| panic!("{e}"));
+        env.ingresses.insert("web".into(), Arc::new(ingress));
+        assert_eq!(canary_weight(&canary(Router::Nginx), &env).map(|w| w.percent), Some(15.0));
+    }
+
+    #[test]
+    fn replica_ratio() {
+        let mut env = EnvSnapshot::new("prod");
+        for (name, replicas) in [("web", 8), ("web-canary", 2)] {
+            let d: Deployment = serde_json::from_value(json!({ "metadata": { "name": name }, "spec": {
+                "replicas": replicas, "selector": {}, "template": {} } }))
+            .unwrap_or_else(|e| panic!("{e}"));
+            env.deployments.insert(name.into(), Arc::new(d));
+        }
+        let weight = canary_weight(&canary(Router::Replicas), &env);
+        assert_eq!(weight.map(|w| (w.percent, w.source)), Some((20.0, "replica ratio".to_string())));
+    }
+
+    #[test]
+    fn blue_green_selector() {
+        let mut env = EnvSnapshot::new("prod");
+        let svc: k8s_openapi::api::core::v1::Service = serde_json::from_value(
+            json!({ "metadata": { "name": "pay" }, "spec": { "selector": { "app": "pay", "version": "green" } } }),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        env.services.insert("pay".into(), Arc::new(svc));
+        let bg = BlueGreenConfig {
+            service: "pay".into(),
+            label: "version".into(),
+            deployments: BTreeMap::new(),
+            preview_service: None,
+            scale_down_after: None,
+        };
+        assert_eq!(active_colour(&bg, &env).as_deref(), Some("green"));
+    }
+}

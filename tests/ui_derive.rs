@@ -63,10 +63,19 @@ fn canary_weight_comes_from_the_http_route() {
 fn blue_green_active_colour_comes_from_the_service_selector() {
     let snapshot = snapshot();
     let (prod, _) = state_of(&snapshot, "payments", "prod");
-    assert_eq!(prod.traffic, TrafficState::BlueGreen { active: Some("blue".into()), preview: None });
+    assert_eq!(
+        prod.traffic,
+        TrafficState::BlueGreen {
+            active: Some("blue".into()),
+            preview: None
+        }
+    );
     assert_eq!(prod.tag().as_deref(), Some("v2.3.0"));
     assert_eq!(prod.phase, "blue active");
-    assert_eq!(prod.secondary.as_ref().map(|w| w.role.as_str()), Some("green"));
+    assert_eq!(
+        prod.secondary.as_ref().map(|w| w.role.as_str()),
+        Some("green")
+    );
     let (dev, _) = state_of(&snapshot, "payments", "dev");
     assert_eq!(dev.tag().as_deref(), Some("v2.4.0"));
 }
@@ -79,21 +88,38 @@ fn failing_rollout_health_warnings_and_sentence() {
     assert_eq!(checkout.phase, "deadline");
     let primary = checkout.primary.as_ref().expect("deployment");
     assert_eq!(
-        (primary.progress.desired, primary.progress.updated, primary.progress.ready, primary.progress.current),
+        (
+            primary.progress.desired,
+            primary.progress.updated,
+            primary.progress.ready,
+            primary.progress.current
+        ),
         (3, 1, 3, 4)
     );
-    let warnings: Vec<_> = checkout.warnings().map(|w| (w.pod.as_str(), w.reason.as_str())).collect();
+    let warnings: Vec<_> = checkout
+        .warnings()
+        .map(|w| (w.pod.as_str(), w.reason.as_str()))
+        .collect();
     assert_eq!(warnings, [("checkout-5-x2k4p", "CrashLoopBackOff")]);
     assert_eq!(
         status_sentence(&primary.progress, &primary.warnings),
         "deployment \"checkout\" exceeded its progress deadline"
     );
     let (search, _) = state_of(&snapshot, "search", "staging");
-    assert_eq!((search.health, search.phase.as_str()), (Health::Failing, "ImagePullBackOff"));
+    assert_eq!(
+        (search.health, search.phase.as_str()),
+        (Health::Failing, "ImagePullBackOff")
+    );
     let (notifications, _) = state_of(&snapshot, "notifications", "prod");
-    assert_eq!((notifications.health, notifications.phase.as_str()), (Health::Paused, "paused"));
+    assert_eq!(
+        (notifications.health, notifications.phase.as_str()),
+        (Health::Paused, "paused")
+    );
     let (gateway, _) = state_of(&snapshot, "gateway", "dev");
-    assert_eq!((gateway.health, gateway.phase.as_str()), (Health::Progressing, "rolling 2/3"));
+    assert_eq!(
+        (gateway.health, gateway.phase.as_str()),
+        (Health::Progressing, "rolling 2/3")
+    );
     let progress = &gateway.primary.as_ref().expect("gateway").progress;
     assert_eq!(
         status_sentence(progress, &[]),
@@ -110,7 +136,17 @@ fn revisions_newest_first_with_current_and_last_known_good() {
     let rows = revisions(&spec("checkout"), env, &index, deployment, &|_| false);
     let summary: Vec<_> = rows
         .iter()
-        .map(|r| (r.revision, r.tag(), r.change_cause.as_str(), r.ready, r.desired, r.current, r.known_good))
+        .map(|r| {
+            (
+                r.revision,
+                r.tag(),
+                r.change_cause.as_str(),
+                r.ready,
+                r.desired,
+                r.current,
+                r.known_good,
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -122,7 +158,9 @@ fn revisions_newest_first_with_current_and_last_known_good() {
     );
     assert_eq!(last_known_good(&rows).map(|r| r.revision), Some(4));
     // A revision seen fully rolled out earlier counts even after it scaled down.
-    let rows = revisions(&spec("checkout"), env, &index, deployment, &|rs| rs == "checkout-3");
+    let rows = revisions(&spec("checkout"), env, &index, deployment, &|rs| {
+        rs == "checkout-3"
+    });
     assert!(rows[2].known_good);
 }
 
@@ -133,7 +171,15 @@ fn helm_history_decodes_double_base64_gzip() {
     assert!(errors.is_empty(), "{errors:?}");
     let summary: Vec<_> = revisions
         .iter()
-        .map(|r| (r.revision, r.status.as_str(), r.chart.as_str(), r.chart_version.as_str(), r.app_version.as_str()))
+        .map(|r| {
+            (
+                r.revision,
+                r.status.as_str(),
+                r.chart.as_str(),
+                r.chart_version.as_str(),
+                r.app_version.as_str(),
+            )
+        })
         .collect();
     assert_eq!(
         summary,
@@ -144,57 +190,110 @@ fn helm_history_decodes_double_base64_gzip() {
         ]
     );
     assert_eq!(revisions[0].description, "Upgrade complete");
-    assert_eq!(revisions[0].updated, Some(common::now() - jiff::SignedDuration::from_secs(86400 * 2)));
+    assert_eq!(
+        revisions[0].updated,
+        Some(common::now() - jiff::SignedDuration::from_secs(86400 * 2))
+    );
 }
 
 #[test]
 fn pod_cells_match_kubectl() {
     let snapshot = snapshot();
     let env = snapshot.env("prod").expect("prod");
-    let row = pod_row(&env.pods["checkout-5-x2k4p"], common::now());
+    let row = pod_row(&env.pods["checkout-5-x2k4p"]);
     assert_eq!(
-        (row.ready.as_str(), row.status.as_str(), row.restarts.as_str(), row.node.as_str()),
+        (
+            row.ready.as_str(),
+            row.status.as_str(),
+            row.restarts_cell(common::now()).as_str(),
+            row.node.as_str()
+        ),
         ("0/1", "CrashLoopBackOff", "6 (95s ago)", "node-a")
     );
     assert!(row.warning && !row.healthy);
-    let row = pod_row(&env.pods["checkout-4-x2k4p"], common::now());
-    assert_eq!((row.ready.as_str(), row.status.as_str(), row.restarts.as_str()), ("1/1", "Running", "0"));
+    let row = pod_row(&env.pods["checkout-4-x2k4p"]);
+    assert_eq!(
+        (row.ready.as_str(), row.status.as_str(), row.restarts),
+        ("1/1", "Running", 0)
+    );
     let staging = snapshot.env("staging").expect("staging");
-    let row = pod_row(&staging.pods["search-3-x2k4p"], common::now());
-    assert_eq!((row.ready.as_str(), row.status.as_str()), ("0/1", "ImagePullBackOff"));
+    let row = pod_row(&staging.pods["search-3-x2k4p"]);
+    assert_eq!(
+        (row.ready.as_str(), row.status.as_str()),
+        ("0/1", "ImagePullBackOff")
+    );
 }
 
 #[test]
 fn tags_sort_by_semver_and_mark_where_they_run() {
-    let mut tags: Vec<String> = ["v1.4.0", "latest", "v1.10.0", "v1.10.0-rc.1", "1.9.0", "main", "v2.0.0-alpha"]
-        .map(String::from)
-        .to_vec();
+    let mut tags: Vec<String> = [
+        "v1.4.0",
+        "latest",
+        "v1.10.0",
+        "v1.10.0-rc.1",
+        "1.9.0",
+        "main",
+        "v2.0.0-alpha",
+    ]
+    .map(String::from)
+    .to_vec();
     sort_tags(&mut tags);
-    assert_eq!(tags, ["v2.0.0-alpha", "v1.10.0", "v1.10.0-rc.1", "1.9.0", "v1.4.0", "main", "latest"]);
+    assert_eq!(
+        tags,
+        [
+            "v2.0.0-alpha",
+            "v1.10.0",
+            "v1.10.0-rc.1",
+            "1.9.0",
+            "v1.4.0",
+            "main",
+            "latest"
+        ]
+    );
 
     let mut repo = RepoTags {
-        tags: vec!["v1".into(), "v2".into(), "v3".into()],
+        // Kept in display order by the console as pages arrive.
+        tags: vec!["v3".into(), "v2".into(), "v1".into()],
         complete: true,
         ..RepoTags::default()
     };
     for tag in ["v1", "v2", "v3"] {
         repo.details.insert(
             tag.into(),
-            Ok(shipdeck::registry::TagDetails { tag: tag.into(), digest: common::digest(tag), ..Default::default() }),
+            Ok(shipdeck::registry::TagDetails {
+                tag: tag.into(),
+                digest: common::digest(tag),
+                ..Default::default()
+            }),
         );
     }
     let mut prod = repo.clone();
     prod.tags.retain(|t| t != "v3");
     // v1 was re-pushed in prod with other content: not the same image.
-    prod.details.insert("v1".into(), Ok(shipdeck::registry::TagDetails { digest: "sha256:other".into(), ..Default::default() }));
+    prod.details.insert(
+        "v1".into(),
+        Ok(shipdeck::registry::TagDetails {
+            digest: "sha256:other".into(),
+            ..Default::default()
+        }),
+    );
     let running = [
-        Running { tags: ["v3".to_string()].into(), digests: Default::default() },
+        Running {
+            tags: ["v3".to_string()].into(),
+            digests: Default::default(),
+        },
         // Runs by digest only (deployed as repo@sha256:...).
-        Running { tags: Default::default(), digests: [common::digest("v2")].into() },
+        Running {
+            tags: Default::default(),
+            digests: [common::digest("v2")].into(),
+        },
     ];
     let lkg = ImageRef::parse("r/orders:v1");
     let views = tag_views(&repo, &running, Some(&prod), Some(&lkg));
-    let summary: Vec<_> = views.iter().map(|v| (v.tag.as_str(), v.runs.clone(), v.in_prod, v.last_known_good)).collect();
+    let summary: Vec<_> = views
+        .iter()
+        .map(|v| (v.tag.as_str(), v.runs.clone(), v.in_prod, v.last_known_good))
+        .collect();
     assert_eq!(
         summary,
         [
@@ -212,10 +311,16 @@ fn without_config_services_are_discovered_and_repositories_inferred() {
     let specs = service_specs(&config, &snapshot);
     let names: Vec<&str> = specs.iter().map(|s| s.name()).collect();
     assert!(names.contains(&"orders-canary") && names.contains(&"payments-blue"));
-    assert!(specs.iter().all(|s| s.discovered && s.strategy() == Strategy::Rolling));
+    assert!(
+        specs
+            .iter()
+            .all(|s| s.discovered && s.strategy() == Strategy::Rolling)
+    );
     let orders = specs.iter().find(|s| s.name() == "orders").expect("orders");
     assert_eq!(
-        orders.repository_in(None, snapshot.env("prod").expect("prod")).as_deref(),
+        orders
+            .repository_in(None, snapshot.env("prod").expect("prod"))
+            .as_deref(),
         Some("127.0.0.1:5000/prod/orders")
     );
 }
@@ -230,5 +335,9 @@ fn deleted_and_relisted_objects_update_the_snapshot() {
     });
     let (checkout, _) = state_of(&snapshot, "checkout", "prod");
     assert_eq!(checkout.warnings().count(), 0);
-    assert_eq!(checkout.health, Health::Failing, "the deadline is still exceeded");
+    assert_eq!(
+        checkout.health,
+        Health::Failing,
+        "the deadline is still exceeded"
+    );
 }

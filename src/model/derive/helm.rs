@@ -153,6 +153,9 @@ mod tests {
         let revision = decode_release(&secret).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!((revision.revision, revision.status.as_str()), (2, "failed"));
         let broken = Secret::default();
-        assert_eq!(decode_release(&broken).err().as_deref(), Some("secret ? has no data.release"));
+        assert_eq!(
+            decode_release(&broken).err().as_deref(),
+            Some("secret ? has no data.release")
+        );
     }
 }

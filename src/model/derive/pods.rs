@@ -12,7 +12,9 @@ pub struct PodRow {
     pub name: String,
     pub ready: String,
     pub status: String,
-    pub restarts: String,
+    pub restarts: i32,
+    /// When a container last terminated, for kubectl's `3 (5m ago)`.
+    pub last_restart: Option<Timestamp>,
     pub created: Option<Timestamp>,
     pub node: String,
     /// A container waits for a reason that blocks the rollout.
@@ -21,8 +23,24 @@ pub struct PodRow {
     pub healthy: bool,
 }
 
-pub fn pod_row(pod: &Pod, now: Timestamp) -> PodRow {
-    let (ready, status, restarts) = kubectl_cells(pod, now);
+impl PodRow {
+    /// kubectl's RESTARTS cell: `0`, `6 (95s ago)`.
+    pub fn restarts_cell(&self, now: Timestamp) -> String {
+        match self.last_restart {
+            Some(t) if self.restarts > 0 => {
+                format!(
+                    "{} ({} ago)",
+                    self.restarts,
+                    human_duration(now.duration_since(t))
+                )
+            }
+            _ => self.restarts.to_string(),
+        }
+    }
+}
+
+pub fn pod_row(pod: &Pod) -> PodRow {
+    let (ready, status, restarts, last_restart) = kubectl_cells(pod);
     let healthy = status == "Running" && {
         let (r, total) = ready.split_once('/').unwrap_or(("0", "1"));
         r == total
@@ -40,6 +58,7 @@ pub fn pod_row(pod: &Pod, now: Timestamp) -> PodRow {
         ready,
         status,
         restarts,
+        last_restart,
     }
 }
 
@@ -59,10 +78,10 @@ fn later(a: Option<Timestamp>, b: Option<Timestamp>) -> Option<Timestamp> {
     a.max(b)
 }
 
-fn kubectl_cells(pod: &Pod, now: Timestamp) -> (String, String, String) {
+fn kubectl_cells(pod: &Pod) -> (String, String, i32, Option<Timestamp>) {
     let spec_containers = pod.spec.as_ref().map_or(0, |s| s.containers.len());
     let Some(status) = &pod.status else {
-        return (format!("0/{spec_containers}"), "Unknown".into(), "0".into());
+        return (format!("0/{spec_containers}"), "Unknown".into(), 0, None);
     };
     let mut reason = status
         .reason
@@ -154,11 +173,10 @@ fn kubectl_cells(pod: &Pod, now: Timestamp) -> (String, String, String) {
         };
     }
 
-    let restarts = match last_restart {
-        Some(t) if restarts > 0 => {
-            format!("{restarts} ({} ago)", human_duration(now.duration_since(t)))
-        }
-        _ => restarts.to_string(),
-    };
-    (format!("{ready}/{spec_containers}"), reason, restarts)
+    (
+        format!("{ready}/{spec_containers}"),
+        reason,
+        restarts,
+        last_restart,
+    )
 }

@@ -235,7 +235,10 @@ mod tests {
             json!({ "service": "web", "backends": [
                 { "service": "web", "weight": "750m" }, { "service": "web-canary", "weight": "250m" } ] }),
         );
-        assert_eq!(canary_weight(&canary(Router::Smi), &env).map(|w| w.percent), Some(25.0));
+        assert_eq!(
+            canary_weight(&canary(Router::Smi), &env).map(|w| w.percent),
+            Some(25.0)
+        );
     }
 
     #[test]
@@ -244,32 +247,43 @@ mod tests {
             ObjectKind::HttpRoute,
             json!({ "rules": [{ "backendRefs": [{ "name": "web" }, { "name": "web-canary" }] }] }),
         );
-        assert_eq!(canary_weight(&canary(Router::GatewayApi), &env).map(|w| w.percent), Some(50.0));
+        assert_eq!(
+            canary_weight(&canary(Router::GatewayApi), &env).map(|w| w.percent),
+            Some(50.0)
+        );
     }
 
     #[test]
     fn nginx_canary_annotations() {
         let mut env = EnvSnapshot::new("prod");
-        let ingress: Ingress = serde_json::from_value(json!({ "metadata": { "name": "web", "annotations": {
+        let ingress: Ingress =
+            serde_json::from_value(json!({ "metadata": { "name": "web", "annotations": {
             "nginx.ingress.kubernetes.io/canary": "true",
             "nginx.ingress.kubernetes.io/canary-weight": "30",
             "nginx.ingress.kubernetes.io/canary-weight-total": "200" } } }))
-        .unwrap_or_else(|e| panic!("{e}"));
+            .unwrap_or_else(|e| panic!("{e}"));
         env.ingresses.insert("web".into(), Arc::new(ingress));
-        assert_eq!(canary_weight(&canary(Router::Nginx), &env).map(|w| w.percent), Some(15.0));
+        assert_eq!(
+            canary_weight(&canary(Router::Nginx), &env).map(|w| w.percent),
+            Some(15.0)
+        );
     }
 
     #[test]
     fn replica_ratio() {
         let mut env = EnvSnapshot::new("prod");
         for (name, replicas) in [("web", 8), ("web-canary", 2)] {
-            let d: Deployment = serde_json::from_value(json!({ "metadata": { "name": name }, "spec": {
+            let d: Deployment =
+                serde_json::from_value(json!({ "metadata": { "name": name }, "spec": {
                 "replicas": replicas, "selector": {}, "template": {} } }))
-            .unwrap_or_else(|e| panic!("{e}"));
+                .unwrap_or_else(|e| panic!("{e}"));
             env.deployments.insert(name.into(), Arc::new(d));
         }
         let weight = canary_weight(&canary(Router::Replicas), &env);
-        assert_eq!(weight.map(|w| (w.percent, w.source)), Some((20.0, "replica ratio".to_string())));
+        assert_eq!(
+            weight.map(|w| (w.percent, w.source)),
+            Some((20.0, "replica ratio".to_string()))
+        );
     }
 
     #[test]

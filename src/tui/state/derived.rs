@@ -176,7 +176,6 @@ pub fn build_selected(
     domain: &Domain,
     view: &ViewState,
     derived: &Derived,
-    now: jiff::Timestamp,
 ) -> Option<Selected> {
     let name = view.selected_service.as_deref()?;
     let spec_index = derived.specs.iter().position(|s| s.name() == name)?;
@@ -251,7 +250,7 @@ pub fn build_selected(
     let pods: Vec<PodRow> = pod_names
         .iter()
         .filter_map(|name| env.pods.get(*name))
-        .map(|pod| pod_row(pod, now))
+        .map(|pod| pod_row(pod))
         .collect();
     let pod_rows = filter_rows(
         &view.filters.pods,

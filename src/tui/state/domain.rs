@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use crate::model::derive::tags::RepoTags;
+use crate::model::derive::tags::{RepoTags, sort_tags};
 use crate::model::snapshot::ClusterSnapshot;
 use crate::registry::RegistryEvent;
 
@@ -67,6 +67,7 @@ impl Domain {
                     repo.tags.clear();
                 }
                 repo.tags.extend(tags);
+                sort_tags(&mut repo.tags);
                 repo.complete = complete;
                 repo.error = None;
             }

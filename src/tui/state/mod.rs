@@ -125,13 +125,8 @@ impl State {
             filter_services(&self.view, &mut self.derived);
         }
         self.sync_service_selection();
-        self.derived.selected = build_selected(
-            &self.ctx.config,
-            &self.domain,
-            &self.view,
-            &self.derived,
-            self.now,
-        );
+        self.derived.selected =
+            build_selected(&self.ctx.config, &self.domain, &self.view, &self.derived);
         self.clamp_lists();
         self.fetches_for_selection()
     }

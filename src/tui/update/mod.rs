@@ -95,10 +95,8 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
             Vec::new()
         }
         AppEvent::Tick(now) => {
+            // Ages are formatted when drawn, so the clock only needs a frame.
             state.now = now;
-            // Ages and "restarted 5m ago" move with the clock; only the selection has them
-            // pre-formatted, and it is cheap to rebuild.
-            state.stale.selection = true;
             state.dirty = true;
             Vec::new()
         }

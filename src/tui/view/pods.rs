@@ -96,7 +96,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     ellipsize(&pod.status, status_width as usize),
                     status_style,
                 )),
-                Cell::from(pod.restarts.clone()),
+                Cell::from(pod.restarts_cell(state.now)),
             ];
             if age_width > 0 {
                 cells.push(Cell::from(age(state.now, pod.created)));

@@ -144,3 +144,37 @@ fn ascii_and_no_color() {
     let state = common::demo_state_with(common::config(), options, 120, 30);
     insta::assert_snapshot!(render(&state, 120, 30));
 }
+
+#[test]
+fn dead_and_forbidden_clusters_show_in_the_header() {
+    use shipdeck::cluster::{ClusterEvent, ConnHealth};
+    let mut options = common::options();
+    options.read_only = true;
+    let mut state = common::demo_state_with(common::config(), options, 120, 30);
+    let since = common::now() - jiff::SignedDuration::from_secs(150);
+    for (env, health) in [
+        (
+            "staging",
+            ConnHealth::Reconnecting {
+                since,
+                error: "connection refused".into(),
+            },
+        ),
+        (
+            "prod",
+            ConnHealth::Forbidden {
+                message: "deployments is forbidden".into(),
+            },
+        ),
+    ] {
+        update(
+            &mut state,
+            AppEvent::Cluster(ClusterEvent::Health {
+                env: env.into(),
+                health,
+            }),
+        );
+    }
+    keys(&mut state, "d");
+    insta::assert_snapshot!(render(&state, 120, 30));
+}

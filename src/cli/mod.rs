@@ -19,6 +19,10 @@ pub struct Cli {
     /// Refuse every write to clusters and registries.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Console theme: dark, light, high-contrast, colorblind, or a theme file
+    /// (default: `console.theme` in the config). NO_COLOR is respected.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
     /// Log file (default: $XDG_STATE_HOME/shipdeck/shipdeck.log).
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,

@@ -96,9 +96,34 @@ enum StyleSpec {
     },
 }
 
+/// FNV-1a: style keys are short and looked up for every drawn cell, where SipHash's
+/// DoS resistance buys nothing and costs a visible share of a frame.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for byte in bytes {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+type Styles = HashMap<&'static str, Style, std::hash::BuildHasherDefault<Fnv>>;
+
 #[derive(Debug, Clone)]
 pub struct Theme {
-    styles: HashMap<&'static str, Style>,
+    styles: Styles,
     pub symbols: Symbols,
     pub depth: ColorDepth,
 }
@@ -138,7 +163,7 @@ impl Theme {
                 format!("theme {name:?}: {value:?} is neither a palette entry nor a colour (use #rrggbb, 0-255 or a name like red)")
             })
         };
-        let mut styles = HashMap::new();
+        let mut styles = Styles::default();
         for (key, spec) in &file.styles {
             let key = known_key(key).ok_or_else(|| {
                 format!(
@@ -236,7 +261,7 @@ impl Default for Theme {
             false,
         )
         .unwrap_or_else(|_| Theme {
-            styles: HashMap::new(),
+            styles: Styles::default(),
             symbols: Symbols::UNICODE,
             depth: ColorDepth::TrueColor,
         })

@@ -1,7 +1,7 @@
 //! What the panes show, computed from domain + view state when either changes — never per
 //! frame, so that a frame only formats the visible rows.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 
 use nucleo_matcher::pattern::{CaseMatching, Normalization, Pattern};
 use nucleo_matcher::{Matcher, Utf32Str};
@@ -73,44 +73,71 @@ impl Derived {
     }
 }
 
-/// Rows for every service; records fully rolled-out revisions as it goes.
-pub fn rebuild_rows(config: &Config, domain: &mut Domain, derived: &mut Derived) {
-    derived.specs = service_specs(config, &domain.snapshot);
-    derived.indexes = domain.snapshot.envs.iter().map(OwnerIndex::build).collect();
-    let mut completed = Vec::new();
-    derived.rows = derived
-        .specs
-        .iter()
-        .map(|spec| ServiceRow {
-            name: spec.name().to_string(),
-            strategy: spec.strategy(),
-            cells: domain
-                .snapshot
-                .envs
-                .iter()
-                .zip(&derived.indexes)
-                .map(|(env, index)| {
-                    let state = service_in_env(spec, env, index);
-                    for workload in state.workloads() {
-                        if workload.progress.complete()
-                            && let Some(rs) = current_replica_set(env, index, &workload.deployment)
-                        {
-                            completed.push((env.name.clone(), rs));
-                        }
-                    }
-                    EnvCell::of(&state)
-                })
-                .collect(),
-        })
-        .collect();
-    domain.seen_complete.extend(completed);
+/// Rows for every service; records fully rolled-out revisions as it goes. With `changed`, only
+/// those environments' columns are recomputed (one pod event touches one environment).
+pub fn rebuild_rows(
+    config: &Config,
+    domain: &mut Domain,
+    derived: &mut Derived,
+    changed: Option<&BTreeSet<String>>,
+) {
+    // Configured services never change; discovered ones follow the Deployments.
+    if config.services.is_empty() || derived.specs.is_empty() {
+        let specs = service_specs(config, &domain.snapshot);
+        if specs != derived.specs {
+            derived.specs = specs;
+            derived.rows.clear();
+        }
+    }
+    let envs = &domain.snapshot.envs;
+    let full = changed.is_none()
+        || derived.rows.len() != derived.specs.len()
+        || derived.indexes.len() != envs.len();
+    if full {
+        derived.indexes = envs.iter().map(OwnerIndex::build).collect();
+        derived.rows = derived
+            .specs
+            .iter()
+            .map(|spec| ServiceRow {
+                name: spec.name().to_string(),
+                strategy: spec.strategy(),
+                cells: Vec::with_capacity(envs.len()),
+            })
+            .collect();
+    }
+    for (i, env) in envs.iter().enumerate() {
+        if !full && !changed.is_some_and(|c| c.contains(&env.name)) {
+            continue;
+        }
+        if !full {
+            derived.indexes[i] = OwnerIndex::build(env);
+        }
+        let index = &derived.indexes[i];
+        let seen = domain.seen_complete.entry(env.name.clone()).or_default();
+        for (spec, row) in derived.specs.iter().zip(derived.rows.iter_mut()) {
+            let state = service_in_env(spec, env, index);
+            for workload in state.workloads() {
+                if workload.progress.complete()
+                    && let Some(rs) = current_replica_set(env, index, &workload.deployment)
+                    && !seen.contains(rs)
+                {
+                    seen.insert(rs.to_string());
+                }
+            }
+            let cell = EnvCell::of(&state);
+            match row.cells.get_mut(i) {
+                Some(existing) => *existing = cell,
+                None => row.cells.push(cell),
+            }
+        }
+    }
 }
 
-fn current_replica_set(
+fn current_replica_set<'a>(
     env: &EnvSnapshot,
-    index: &OwnerIndex,
+    index: &'a OwnerIndex,
     deployment: &k8s_openapi::api::apps::v1::Deployment,
-) -> Option<String> {
+) -> Option<&'a str> {
     use crate::model::derive::annotation;
     use crate::model::derive::revisions::REVISION_ANNOTATION;
     let revision = annotation(&deployment.metadata, REVISION_ANNOTATION)?;
@@ -122,13 +149,17 @@ fn current_replica_set(
                 .get(*name)
                 .is_some_and(|rs| annotation(&rs.metadata, REVISION_ANNOTATION) == Some(revision))
         })
-        .cloned()
+        .map(String::as_str)
 }
 
 /// Fuzzy filter (nucleo, like fzf): indexes of `items` whose text matches, in their order.
-pub fn filter_rows<'a>(filter: &str, items: impl Iterator<Item = String> + 'a) -> Vec<usize> {
+pub fn filter_rows<'a>(
+    filter: &str,
+    items: impl ExactSizeIterator<Item = String> + 'a,
+) -> Vec<usize> {
     if filter.trim().is_empty() {
-        return items.enumerate().map(|(i, _)| i).collect();
+        // Without a filter the texts are never built (the iterator is lazy).
+        return (0..items.len()).collect();
     }
     let pattern = Pattern::parse(filter, CaseMatching::Ignore, Normalization::Smart);
     let mut matcher = Matcher::new(nucleo_matcher::Config::DEFAULT);
@@ -186,11 +217,7 @@ pub fn build_selected(
     let in_env = service_in_env(spec, env, index);
 
     // Revisions: every Deployment of the service (stable and canary, both colours).
-    let seen = |rs: &str| {
-        domain
-            .seen_complete
-            .contains(&(env.name.clone(), rs.to_string()))
-    };
+    let seen = |rs: &str| domain.seen_complete(&env.name, rs);
     let mut rs_rows: Vec<RevisionRow> = Vec::new();
     for workload in in_env.workloads() {
         rs_rows.extend(revisions(spec, env, index, &workload.deployment, &seen));

@@ -26,8 +26,8 @@ pub struct Domain {
     pub logs: LogBuffer,
     pub actions: VecDeque<ActionRecord>,
     pub releases: BTreeMap<u64, ReleaseStatus>,
-    /// (env, ReplicaSet) pairs seen as the fully rolled-out revision of their Deployment.
-    pub seen_complete: HashSet<(String, String)>,
+    /// Env → ReplicaSets seen as the fully rolled-out revision of their Deployment.
+    pub seen_complete: HashMap<String, HashSet<String>>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]
@@ -94,6 +94,12 @@ impl Domain {
             self.actions.pop_front();
         }
         self.actions.push_back(record);
+    }
+
+    pub fn seen_complete(&self, env: &str, replica_set: &str) -> bool {
+        self.seen_complete
+            .get(env)
+            .is_some_and(|seen| seen.contains(replica_set))
     }
 
     pub fn writes_in_flight(&self) -> impl Iterator<Item = &ReleaseStatus> {

@@ -5,6 +5,8 @@ pub mod derived;
 pub mod domain;
 pub mod view;
 
+use std::collections::BTreeSet;
+
 use jiff::Timestamp;
 
 use crate::config::Config;
@@ -31,10 +33,12 @@ pub struct Context {
 }
 
 /// What needs recomputing before the next frame.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Stale {
     /// The snapshot or config changed: every service row.
     pub rows: bool,
+    /// Environments whose objects changed since the last refresh (their columns only).
+    pub envs: BTreeSet<String>,
     /// The services filter changed.
     pub filter: bool,
     /// Selection, focused env, tags or a pane filter changed: the selected service's panes.
@@ -69,6 +73,7 @@ impl State {
             now,
             stale: Stale {
                 rows: true,
+                envs: BTreeSet::new(),
                 filter: true,
                 selection: true,
             },
@@ -114,14 +119,21 @@ impl State {
     /// Recomputes what is stale and returns the fetches the new selection needs.
     pub fn refresh(&mut self) -> Vec<Command> {
         let stale = std::mem::take(&mut self.stale);
-        if !(stale.rows || stale.filter || stale.selection) {
+        let envs_changed = !stale.envs.is_empty();
+        if !(stale.rows || envs_changed || stale.filter || stale.selection) {
             return Vec::new();
         }
         self.dirty = true;
-        if stale.rows {
-            rebuild_rows(&self.ctx.config, &mut self.domain, &mut self.derived);
+        if stale.rows || envs_changed {
+            let changed = (!stale.rows).then_some(&stale.envs);
+            rebuild_rows(
+                &self.ctx.config,
+                &mut self.domain,
+                &mut self.derived,
+                changed,
+            );
         }
-        if stale.rows || stale.filter {
+        if stale.rows || envs_changed || stale.filter {
             filter_services(&self.view, &mut self.derived);
         }
         self.sync_service_selection();

@@ -13,6 +13,7 @@ use super::event::AppEvent;
 use super::state::State;
 use super::state::domain::ReleaseStatus;
 use super::state::view::{BottomMode, Modal, Notice};
+use crate::cluster::ClusterEvent;
 
 /// Applies one event and brings derived rows up to date.
 pub fn update(state: &mut State, event: AppEvent) -> Vec<Command> {
@@ -31,8 +32,20 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
             commands
         }
         AppEvent::Cluster(event) => {
+            let env = match &event {
+                ClusterEvent::Health { env, .. }
+                | ClusterEvent::Applied { env, .. }
+                | ClusterEvent::Deleted { env, .. }
+                | ClusterEvent::Listed { env, .. } => env.clone(),
+            };
+            let known = state.domain.snapshot.env(&env).is_some();
             state.domain.snapshot.apply(event);
-            state.stale.rows = true;
+            if known {
+                state.stale.envs.insert(env);
+            } else {
+                // A new environment adds a column to every row.
+                state.stale.rows = true;
+            }
             state.stale.selection = true;
             Vec::new()
         }

@@ -39,7 +39,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             ConnHealth::Connecting => (Health::Progressing, " connecting".into()),
             ConnHealth::Reconnecting { since, .. } => (
                 Health::Progressing,
-                format!(" reconnecting {}", age(state.now, Some(*since))),
+                format!(
+                    " reconnecting since {} ({})",
+                    since.strftime("%H:%M"),
+                    age(state.now, Some(*since))
+                ),
             ),
             ConnHealth::Forbidden { .. } => (Health::Failing, " forbidden".into()),
         };

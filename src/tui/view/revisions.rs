@@ -36,8 +36,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         );
         return;
     };
-    let multi = selected.in_env.secondary.is_some();
     let inner = area.width.saturating_sub(4);
+    // Which Deployment a revision belongs to matters for canary and blue-green, but not more
+    // than the change-cause when space is short.
+    let multi = selected.in_env.secondary.is_some() && inner >= 48;
     let role_width: u16 = if multi { 6 } else { 0 };
     let fixed = 2 + 3 + 10 + 5 + 5 + role_width + 5 + u16::from(multi);
     let cause_width = inner.saturating_sub(fixed).max(4);

@@ -3,7 +3,7 @@
 //! 2 ms), then runs divan's own report. Also times the update that follows one pod change (the
 //! work done per batch of cluster events) and one clock tick (the only work when idle).
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/ui_support/mod.rs"]
 mod common;
 
 use std::time::{Duration, Instant};

@@ -1,6 +1,8 @@
 //! Whole-screen snapshots of the console on the demo-like world, on a fixed clock.
 
-mod common;
+mod ui_support;
+
+use ui_support as common;
 
 use common::{demo_state, render};
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};

@@ -1,6 +1,8 @@
 //! Derive functions on the demo world: exact values of what the panes show.
 
-mod common;
+mod ui_support;
+
+use ui_support as common;
 
 use shipdeck::cluster::ClusterEvent;
 use shipdeck::config::Strategy;

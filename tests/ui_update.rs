@@ -1,6 +1,8 @@
 //! `update` without a terminal: keys, mouse and producer events in, state and commands out.
 
-mod common;
+mod ui_support;
+
+use ui_support as common;
 
 use common::{demo_state, demo_state_with};
 use jiff::Timestamp;

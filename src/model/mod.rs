@@ -3,5 +3,6 @@
 pub mod derive;
 pub mod format;
 pub mod image;
+pub mod kubectl;
 pub mod service;
 pub mod snapshot;

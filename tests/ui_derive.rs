@@ -13,7 +13,7 @@ use shipdeck::model::derive::pods::pod_row;
 use shipdeck::model::derive::revisions::{last_known_good, revisions};
 use shipdeck::model::derive::rollout::status_sentence;
 use shipdeck::model::derive::services::{ServiceInEnv, TrafficState, service_in_env};
-use shipdeck::model::derive::tags::{RepoTags, Running, sort_tags, tag_views};
+use shipdeck::model::derive::tags::{RepoTags, Running, sort_repo_tags, tag_views};
 use shipdeck::model::image::ImageRef;
 use shipdeck::model::service::{ServiceSpec, service_specs};
 use shipdeck::model::snapshot::{ClusterSnapshot, EnvSnapshot};
@@ -215,8 +215,12 @@ fn pod_cells_match_kubectl() {
     assert!(row.warning && !row.healthy);
     let row = pod_row(&env.pods["checkout-4-x2k4p"]);
     assert_eq!(
-        (row.ready.as_str(), row.status.as_str(), row.restarts),
-        ("1/1", "Running", 0)
+        (
+            row.ready.as_str(),
+            row.status.as_str(),
+            row.restarts_cell(common::now())
+        ),
+        ("1/1", "Running", "0".to_string())
     );
     let staging = snapshot.env("staging").expect("staging");
     let row = pod_row(&staging.pods["search-3-x2k4p"]);
@@ -228,20 +232,32 @@ fn pod_cells_match_kubectl() {
 
 #[test]
 fn tags_sort_by_semver_and_mark_where_they_run() {
-    let mut tags: Vec<String> = [
-        "v1.4.0",
-        "latest",
-        "v1.10.0",
-        "v1.10.0-rc.1",
-        "1.9.0",
-        "main",
-        "v2.0.0-alpha",
-    ]
-    .map(String::from)
-    .to_vec();
-    sort_tags(&mut tags);
+    let mut repo = RepoTags {
+        tags: [
+            "v1.4.0",
+            "latest",
+            "v1.10.0",
+            "v1.10.0-rc.1",
+            "1.9.0",
+            "main",
+            "v2.0.0-alpha",
+            "abc123",
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..RepoTags::default()
+    };
+    // A non-semver tag with a known creation time sorts by it, before tags known by name only.
+    repo.details.insert(
+        "main".into(),
+        Ok(shipdeck::registry::TagDetails {
+            created: Some(common::now()),
+            ..Default::default()
+        }),
+    );
+    sort_repo_tags(&mut repo);
     assert_eq!(
-        tags,
+        repo.tags,
         [
             "v2.0.0-alpha",
             "v1.10.0",
@@ -249,6 +265,7 @@ fn tags_sort_by_semver_and_mark_where_they_run() {
             "1.9.0",
             "v1.4.0",
             "main",
+            "abc123",
             "latest"
         ]
     );

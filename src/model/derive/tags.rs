@@ -47,19 +47,27 @@ pub struct TagView {
     pub error: Option<String>,
 }
 
-/// Semver order, newest first; a leading `v` is ignored, pre-releases sort below their release
-/// (semver precedence: `2.0.0-rc.1` is above `1.9.0`), and tags that are not semver come after,
-/// in reverse lexical order. Stand-in for `registry::sort_tags` until that lands.
-pub fn sort_tags(tags: &mut [String]) {
-    use std::cmp::Reverse;
-    // Parsed once per tag: comparing by re-parsing costs ~20× more on 2,000 tags.
-    tags.sort_by_cached_key(|tag| {
-        let version = semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok();
-        (version.is_none(), Reverse(version), Reverse(tag.clone()))
-    });
+/// Puts `repo.tags` in display order with the registry layer's rule: semver newest first
+/// (pre-releases below their release), then other tags newest image first when their
+/// creation time is known, then by name. Details can move non-semver tags, so the console
+/// re-sorts when they arrive.
+pub fn sort_repo_tags(repo: &mut RepoTags) {
+    let mut keyed: Vec<(String, Option<Timestamp>)> = repo
+        .tags
+        .drain(..)
+        .map(|tag| {
+            let created = match repo.details.get(&tag) {
+                Some(Ok(details)) => details.created,
+                _ => None,
+            };
+            (tag, created)
+        })
+        .collect();
+    crate::registry::sort_tag_names(&mut keyed);
+    repo.tags = keyed.into_iter().map(|(tag, _)| tag).collect();
 }
 
-/// `repo.tags` must already be in display order (see [`sort_tags`]); the console keeps them
+/// `repo.tags` must already be in display order (see [`sort_repo_tags`]); the console keeps them
 /// sorted as pages arrive so that this runs without sorting on every cluster change.
 pub fn tag_views(
     repo: &RepoTags,

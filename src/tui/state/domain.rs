@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use crate::model::derive::tags::{RepoTags, sort_tags};
+use crate::model::derive::tags::{RepoTags, sort_repo_tags};
 use crate::model::snapshot::ClusterSnapshot;
 use crate::registry::RegistryEvent;
 
@@ -21,6 +21,8 @@ pub struct Domain {
     /// Listings asked for and not answered yet: their first page replaces the old list.
     pub listing: HashSet<String>,
     pub details_requested: HashSet<(String, String)>,
+    /// Repositories whose tags or details changed since they were last sorted.
+    pub unsorted: HashSet<String>,
     /// Listings older than the last refresh: fetched again when their service is selected.
     pub stale_repos: HashSet<String>,
     pub logs: LogBuffer,
@@ -67,8 +69,8 @@ impl Domain {
                     repo.tags.clear();
                 }
                 repo.tags.extend(tags);
-                sort_tags(&mut repo.tags);
                 repo.complete = complete;
+                self.unsorted.insert(repository);
                 repo.error = None;
             }
             RegistryEvent::Details {
@@ -77,14 +79,24 @@ impl Domain {
                 result,
             } => {
                 self.repos
-                    .entry(repository)
+                    .entry(repository.clone())
                     .or_default()
                     .details
                     .insert(tag, result);
+                self.unsorted.insert(repository);
             }
             RegistryEvent::Failed { repository, error } => {
                 self.listing.remove(&repository);
                 self.repos.entry(repository).or_default().error = Some(error);
+            }
+        }
+    }
+
+    /// Sorts the repositories that changed, once per batch of registry events.
+    pub fn sort_changed_repos(&mut self) {
+        for repository in std::mem::take(&mut self.unsorted) {
+            if let Some(repo) = self.repos.get_mut(&repository) {
+                sort_repo_tags(repo);
             }
         }
     }

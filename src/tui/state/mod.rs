@@ -137,6 +137,7 @@ impl State {
             filter_services(&self.view, &mut self.derived);
         }
         self.sync_service_selection();
+        self.domain.sort_changed_repos();
         self.derived.selected =
             build_selected(&self.ctx.config, &self.domain, &self.view, &self.derived);
         self.clamp_lists();

@@ -133,7 +133,7 @@ pub fn helm_revisions(env: &EnvSnapshot, release: &str) -> (Vec<HelmRevision>, V
             Err(error) => errors.push(error),
         }
     }
-    revisions.sort_by(|a, b| b.revision.cmp(&a.revision));
+    revisions.sort_by_key(|r| std::cmp::Reverse(r.revision));
     (revisions, errors)
 }
 

@@ -99,7 +99,7 @@ pub fn revisions(
             }
         })
         .collect();
-    rows.sort_by(|a, b| b.revision.cmp(&a.revision));
+    rows.sort_by_key(|r| std::cmp::Reverse(r.revision));
     let current = current_revision.or_else(|| rows.first().map(|r| r.revision));
     for row in &mut rows {
         row.current = Some(row.revision) == current;

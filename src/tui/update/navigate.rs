@@ -41,12 +41,10 @@ pub fn run(state: &mut State, action: Action, key: Option<KeyEvent>) -> Vec<Comm
         Action::PrevPane => cycle_focus(state, -1),
         Action::DrillIn => return drill_in(state),
         Action::Back => back(state),
-        Action::Filter => {
-            if state.view.list(focus).is_some() {
-                let current = state.view.filters.get(focus).to_string();
-                state.view.filter_input = Some(Input::new(current));
-                state.view.filters.editing = Some(focus);
-            }
+        Action::Filter if state.view.list(focus).is_some() => {
+            let current = state.view.filters.get(focus).to_string();
+            state.view.filter_input = Some(Input::new(current));
+            state.view.filters.editing = Some(focus);
         }
         Action::Palette => {
             state.view.modal = Some(Modal::Palette {

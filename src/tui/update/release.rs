@@ -123,14 +123,12 @@ pub fn request(state: &mut State, action: Action) -> Vec<Command> {
                 }
             }
         }
-        Action::Rollback => {
-            if state.view.focus == super::super::actions::Pane::Revisions {
-                request.revision = match selected_revision(state) {
-                    Some(RevisionItem::ReplicaSet(row)) => Some(row.revision),
-                    Some(RevisionItem::Helm(helm)) => Some(helm.revision),
-                    None => None,
-                };
-            }
+        Action::Rollback if state.view.focus == super::super::actions::Pane::Revisions => {
+            request.revision = match selected_revision(state) {
+                Some(RevisionItem::ReplicaSet(row)) => Some(row.revision),
+                Some(RevisionItem::Helm(helm)) => Some(helm.revision),
+                None => None,
+            };
         }
         Action::RollbackLastKnownGood => {
             let lkg = state

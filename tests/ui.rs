@@ -180,3 +180,43 @@ fn dead_and_forbidden_clusters_show_in_the_header() {
     keys(&mut state, "d");
     insta::assert_snapshot!(render(&state, 120, 30));
 }
+
+#[test]
+fn protected_write_confirmation_and_actions_log() {
+    use shipdeck::tui::{ActionRecord, ConfirmRequest, PlanChange};
+    let mut state = demo_state(160, 48);
+    keys(&mut state, "3");
+    press(&mut state, KeyCode::Tab);
+    keys(&mut state, "jd");
+    update(
+        &mut state,
+        AppEvent::ActionLogged(ActionRecord {
+            time: common::now(),
+            env: "staging".into(),
+            method: "PATCH".into(),
+            object: "deployments/orders in shop".into(),
+            result: Ok("200 OK, revision 7".into()),
+        }),
+    );
+    update(
+        &mut state,
+        AppEvent::Confirm(ConfirmRequest {
+            id: 1,
+            title: "Deploy orders v1.5.0 → prod".into(),
+            env: "prod".into(),
+            namespace: "shop".into(),
+            changes: vec![PlanChange {
+                object: "deployment/orders".into(),
+                field: "spec.template.spec.containers[orders].image".into(),
+                from: "127.0.0.1:5000/prod/orders:v1.4.2".into(),
+                to: "127.0.0.1:5000/prod/orders:v1.5.0@sha256:a037bda".into(),
+            }],
+            type_to_confirm: Some("orders".into()),
+        }),
+    );
+    keys(&mut state, "ord");
+    insta::assert_snapshot!("confirm_dialog", render(&state, 160, 48));
+    press(&mut state, KeyCode::Esc);
+    keys(&mut state, "a");
+    insta::assert_snapshot!("actions_log_after_cancel", render(&state, 160, 48));
+}

@@ -54,6 +54,8 @@ pub struct ReleaseStatus {
     pub message: String,
     pub done: bool,
     pub failed: bool,
+    /// The user declined the plan: nothing was written.
+    pub cancelled: bool,
 }
 
 impl Domain {

@@ -143,6 +143,7 @@ pub(super) fn track_release(state: &mut State, request: &super::command::Release
             message: "planning…".into(),
             done: false,
             failed: false,
+            cancelled: false,
         },
     );
 }

@@ -157,8 +157,9 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
 
 fn cancel(state: &mut State, id: u64) -> Vec<Command> {
     if let Some(status) = state.domain.releases.get_mut(&id) {
-        status.message = "cancelled".into();
+        status.message = "cancelled, nothing written".into();
         status.done = true;
+        status.cancelled = true;
     }
     notice(state, "cancelled: nothing was written", false);
     vec![Command::Cancelled { id }]

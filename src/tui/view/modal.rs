@@ -21,8 +21,12 @@ fn dialog(
     protected: bool,
 ) {
     let theme = &state.ctx.theme;
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = centered(area, 90, height);
+    let width = 90.min(area.width);
+    let inner = usize::from(width.saturating_sub(2)).max(1);
+    // Long lines wrap; the last line (how to confirm) must never be cut off.
+    let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();
+    let height = (rows as u16).saturating_add(2).min(area.height);
+    let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let border = if protected {
         theme.style("env.protected")

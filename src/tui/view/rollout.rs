@@ -165,7 +165,9 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .filter(|r| r.request.service == service && r.request.env == env)
         .take(2)
     {
-        let (symbol, style) = if status.failed {
+        let (symbol, style) = if status.cancelled {
+            (symbols.unknown, theme.style("text.dim"))
+        } else if status.failed {
             (symbols.failing, theme.style("status.failing"))
         } else if status.done {
             (symbols.ok, theme.style("status.ok"))

@@ -8,6 +8,8 @@ use ratatui::widgets::Cell;
 
 use super::super::actions::Pane;
 use super::super::state::State;
+use crate::cluster::ConnHealth;
+
 use super::widgets::{Columns, ellipsize, pane_block, selection_style, windowed_table};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
@@ -61,6 +63,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     }
 
     let focused_env = state.view.env;
+    // What an unreachable cluster last said is shown, but dimmed: it may be stale.
+    let reachable: Vec<bool> = envs
+        .iter()
+        .map(|e| matches!(e.health, ConnHealth::Connected | ConnHealth::Connecting))
+        .collect();
     windowed_table(
         frame,
         area,
@@ -74,18 +81,23 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         |i| {
             let row = &derived.rows[derived.service_rows[i]];
             let mut cells = vec![Cell::from(ellipsize(&row.name, name_width as usize))];
-            for cell in &row.cells {
-                let mut spans = vec![Span::styled(
-                    symbols.health(cell.health),
-                    theme.health(cell.health),
-                )];
+            for (env_index, cell) in row.cells.iter().enumerate() {
+                let fresh = reachable.get(env_index).copied().unwrap_or(true);
+                let symbol_style = if fresh {
+                    theme.health(cell.health)
+                } else {
+                    theme.style("text.dim")
+                };
+                let mut spans = vec![Span::styled(symbols.health(cell.health), symbol_style)];
                 let tag = cell.tag.as_deref().unwrap_or("—");
                 let canary = if cell.canary_tag.is_some() { 2 } else { 0 };
                 spans.push(Span::raw(" "));
-                spans.push(Span::raw(ellipsize(
-                    tag,
-                    (env_width as usize).saturating_sub(2 + canary),
-                )));
+                let tag = ellipsize(tag, (env_width as usize).saturating_sub(2 + canary));
+                spans.push(if fresh {
+                    Span::raw(tag)
+                } else {
+                    Span::styled(tag, theme.style("text.dim"))
+                });
                 if cell.canary_tag.is_some() {
                     spans.push(Span::styled(
                         format!(" {}", symbols.canary),

@@ -409,3 +409,25 @@ fn clock_ticks_move_ages() {
     assert!(state.dirty);
     assert_eq!(state.now, later);
 }
+
+#[test]
+fn nothing_changed_means_no_frame() {
+    let mut state = demo_state(160, 48);
+    state.dirty = false;
+    assert!(state.refresh().is_empty());
+    update(&mut state, AppEvent::Input(Event::FocusGained));
+    update(
+        &mut state,
+        AppEvent::Logs {
+            env: "prod".into(),
+            pod: "not-followed".into(),
+            lines: vec!["x".into()],
+        },
+    );
+    assert!(
+        !state.dirty,
+        "events that change nothing visible must not cost a frame"
+    );
+    keys(&mut state, "j");
+    assert!(state.dirty);
+}

@@ -10,6 +10,7 @@ pub mod config;
 pub mod logging;
 pub mod model;
 pub mod registry;
+pub mod release;
 pub mod sandbox;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before

@@ -1,0 +1,43 @@
+//! The release layer: planners (pure functions from observed objects to a [`Plan`]), one
+//! executor that applies a plan with resourceVersion preconditions, the rollout follower, the
+//! audit journal and the confirmation policy. The console and the headless CLI both go
+//! through [`request`].
+
+pub mod blue_green;
+pub mod canary;
+pub mod deploy;
+pub mod error;
+pub mod input;
+pub mod objects;
+pub mod observe;
+pub mod plan;
+pub mod revisions;
+pub mod rollback;
+pub mod traffic;
+
+#[cfg(test)]
+pub(crate) mod testkit;
+
+pub use error::{PlanError, ReleaseError};
+pub use input::PlanInput;
+pub use observe::{Observed, observe};
+pub use plan::{Action, FieldChange, ObjectRef, Plan, RollbackTarget, Write, WriteBody};
+
+/// Runs the planner for `action` (everything but promotion and builds, which need the
+/// registry or the source tree: see `promote` and `build`).
+pub fn plan_action(o: &Observed, input: &PlanInput, action: &Action) -> Result<Plan, PlanError> {
+    match action {
+        Action::Deploy { tag, digest } => deploy::plan_deploy(o, input, tag, digest.as_deref()),
+        Action::Rollback { to } => rollback::plan_rollback(o, input, *to),
+        Action::CanarySet { percent } => canary::plan_set(o, input, *percent),
+        Action::CanaryStep { back } => canary::plan_step(o, input, *back),
+        Action::CanaryPromote => canary::plan_promote(o, input),
+        Action::CanaryAbort => canary::plan_abort(o, input),
+        Action::Swap => blue_green::plan_swap(o, input),
+        Action::ScaleDownIdle => blue_green::plan_scale_down_idle(o, input),
+        Action::Promote { .. } | Action::Build { .. } => Err(PlanError::Invalid(format!(
+            "{} is planned with its own inputs (registry or source tree)",
+            action.name()
+        ))),
+    }
+}

@@ -249,7 +249,6 @@ mod tests {
     use k8s_openapi::api::networking::v1::Ingress;
     use kube::api::DynamicObject;
     use serde_json::{Value, json};
-    use std::collections::BTreeMap;
 
     fn cfg(router: Router) -> ServiceConfig {
         let mut cfg = service("orders");
@@ -503,6 +502,5 @@ mod tests {
         let e = prod();
         let err = plan_abort(&world(None, 0), &input(&cfg, &e)).expect_err("not canary");
         assert!(matches!(err, PlanError::Config { .. }));
-        let _unused: BTreeMap<String, String> = BTreeMap::new();
     }
 }

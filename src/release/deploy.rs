@@ -224,7 +224,9 @@ mod tests {
         let cfg = service("orders");
         let prod = env("prod", false);
         let mut d = deployment("orders", "x:v1", 1);
-        d.spec.as_mut().map(|s| s.paused = Some(true));
+        if let Some(s) = d.spec.as_mut() {
+            s.paused = Some(true);
+        }
         let e =
             plan_deploy(&observed(vec![d]), &input(&cfg, &prod), "v2", None).expect_err("paused");
         assert!(e.to_string().contains("is paused"), "{e}");

@@ -58,16 +58,11 @@ pub enum ReleaseError {
          again or fix the kubeconfig user"
     )]
     Unauthorized { context: String },
-    #[error("{verb} {resource}/{name} in {namespace} (context {context}) failed: {message}")]
-    Api {
-        verb: String,
-        resource: String,
-        name: String,
-        namespace: String,
-        context: String,
-        code: u16,
-        message: String,
-    },
+    #[error(
+        "{} {}/{} in {} (context {}) failed: {}",
+        .0.verb, .0.resource, .0.name, .0.namespace, .0.context, .0.message
+    )]
+    Api(Box<Failure>),
     #[error(
         "cannot reach the API server of {env} (context {context}): {message}; check the \
          cluster or VPN and try again"
@@ -79,18 +74,12 @@ pub enum ReleaseError {
     },
     /// A write was sent but no answer came back: it may or may not have been applied.
     #[error(
-        "outcome unknown: {verb} {resource}/{name} in {namespace} (context {context}) got no \
-         answer ({message}); it may have been applied. Nothing was retried: check with \
-         `shipdeck status` and run the action again (it is safe: actions set, never add)"
+        "outcome unknown: {} {}/{} in {} (context {}) got no answer ({}); it may have been \
+         applied. Nothing was retried: check with `shipdeck status` and run the action again \
+         (it is safe: actions set, never add)",
+        .0.verb, .0.resource, .0.name, .0.namespace, .0.context, .0.message
     )]
-    Unknown {
-        verb: String,
-        resource: String,
-        name: String,
-        namespace: String,
-        context: String,
-        message: String,
-    },
+    Unknown(Box<Failure>),
     /// The rollout did not complete (ProgressDeadlineExceeded, or the wait timed out).
     #[error("{0}")]
     Rollout(String),
@@ -98,6 +87,19 @@ pub enum ReleaseError {
     Journal { path: String, message: String },
     #[error("{0}")]
     Other(String),
+}
+
+/// Which request failed and how (boxed in [`ReleaseError`] to keep results small).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub verb: String,
+    pub resource: String,
+    pub name: String,
+    pub namespace: String,
+    pub context: String,
+    /// HTTP status (0 when there was none).
+    pub code: u16,
+    pub message: String,
 }
 
 impl ReleaseError {

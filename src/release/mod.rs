@@ -3,25 +3,37 @@
 //! audit journal and the confirmation policy. The console and the headless CLI both go
 //! through [`request`].
 
+pub mod audit;
 pub mod blue_green;
+pub mod build;
 pub mod canary;
+pub mod confirm;
 pub mod deploy;
 pub mod error;
+pub mod execute;
 pub mod input;
 pub mod objects;
 pub mod observe;
 pub mod plan;
+pub mod promote;
+pub mod registry;
+pub mod request;
 pub mod revisions;
 pub mod rollback;
 pub mod traffic;
+pub mod wait;
 
 #[cfg(test)]
 pub(crate) mod testkit;
 
+pub use audit::Journal;
+pub use confirm::Confirmation;
 pub use error::{PlanError, ReleaseError};
+pub use execute::{Outcome, Progress};
 pub use input::PlanInput;
 pub use observe::{Observed, observe};
 pub use plan::{Action, FieldChange, ObjectRef, Plan, RollbackTarget, Write, WriteBody};
+pub use request::{ReleaseContext, ReleaseRequest, execute, follow, plan_observed, plan_request};
 
 /// Runs the planner for `action` (everything but promotion and builds, which need the
 /// registry or the source tree: see `promote` and `build`).
@@ -35,9 +47,11 @@ pub fn plan_action(o: &Observed, input: &PlanInput, action: &Action) -> Result<P
         Action::CanaryAbort => canary::plan_abort(o, input),
         Action::Swap => blue_green::plan_swap(o, input),
         Action::ScaleDownIdle => blue_green::plan_scale_down_idle(o, input),
-        Action::Promote { .. } | Action::Build { .. } => Err(PlanError::Invalid(format!(
-            "{} is planned with its own inputs (registry or source tree)",
-            action.name()
-        ))),
+        Action::Promote { .. } | Action::Build { .. } | Action::MarkRolledOut { .. } => {
+            Err(PlanError::Invalid(format!(
+                "{} is planned with its own inputs (registry or source tree)",
+                action.name()
+            )))
+        }
     }
 }

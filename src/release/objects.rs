@@ -251,9 +251,9 @@ mod tests {
         let a = template("r/orders:v1", Some("abc"));
         let mut b = template("r/orders:v1", None);
         assert!(equal_ignore_hash(&a, &b));
-        b.metadata
-            .as_mut()
-            .map(|m| m.annotations = Some(BTreeMap::new()));
+        if let Some(m) = b.metadata.as_mut() {
+            m.annotations = Some(BTreeMap::new());
+        }
         assert!(equal_ignore_hash(&a, &b), "empty map equals absent map");
         assert!(!equal_ignore_hash(&a, &template("r/orders:v2", None)));
     }

@@ -11,7 +11,7 @@ use kube::api::{Api, DynamicObject, ListParams};
 use crate::cluster::{EnvClient, KubeObject, ObjectKind};
 use crate::config::{Router, ServiceConfig, Strategy};
 
-use super::error::ReleaseError;
+use super::error::{Failure, ReleaseError};
 use super::objects::name_of;
 use super::plan::ObjectRef;
 
@@ -233,7 +233,7 @@ pub fn api_error(
                 namespace: target.namespace.clone(),
                 context: env.context.clone(),
             },
-            code => ReleaseError::Api {
+            code => ReleaseError::Api(Box::new(Failure {
                 verb: verb.into(),
                 resource: target.resource(),
                 name: target.name.clone(),
@@ -241,7 +241,7 @@ pub fn api_error(
                 context: env.context.clone(),
                 code,
                 message: status.message.clone(),
-            },
+            })),
         },
         other => ReleaseError::Unreachable {
             env: env.env.name.clone(),

@@ -48,6 +48,10 @@ pub enum Action {
         /// Source commit the image is built from (its short SHA is the tag).
         commit: String,
     },
+    /// Bookkeeping after a followed rollout completed: marks its ReplicaSet as rolled out.
+    MarkRolledOut {
+        replica_set: String,
+    },
 }
 
 impl Action {
@@ -64,6 +68,7 @@ impl Action {
             Action::ScaleDownIdle => "scale-down-idle",
             Action::Promote { .. } => "promote",
             Action::Build { .. } => "build",
+            Action::MarkRolledOut { .. } => "mark-rolled-out",
         }
     }
 }

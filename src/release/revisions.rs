@@ -87,7 +87,7 @@ pub fn history(deploy: &Deployment, all: &[ReplicaSet], container: Option<&str>)
             })
         })
         .collect();
-    revisions.sort_by(|a, b| b.revision.cmp(&a.revision));
+    revisions.sort_by_key(|r| std::cmp::Reverse(r.revision));
     revisions
 }
 

@@ -12,6 +12,7 @@ pub mod model;
 pub mod registry;
 pub mod release;
 pub mod sandbox;
+pub mod screenshot;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before
 /// the first client is built (see toolchain notes). Safe to call more than once.

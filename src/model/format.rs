@@ -4,9 +4,13 @@
 use jiff::SignedDuration;
 
 /// kubectl's `HumanDuration` (`k8s.io/apimachinery/pkg/util/duration`): `45s`, `5m10s`,
-/// `5m`, `3h4m`, `2d3h`, `8d`, `2y45d`. Negative spans (clock skew) print as `0s`.
+/// `5m`, `3h4m`, `2d3h`, `8d`, `2y45d`. Seconds truncate (`29.9s` is `29s`). Up to a second
+/// in the future (clock skew) prints as `0s`; further ahead is `<invalid>`, as upstream.
 pub fn human_duration(d: SignedDuration) -> String {
     let secs = d.as_secs();
+    if secs < -1 {
+        return "<invalid>".into();
+    }
     if secs < 0 {
         return "0s".into();
     }
@@ -77,6 +81,8 @@ mod tests {
         assert_eq!(human_duration(s(3600 * 51)), "2d3h");
         assert_eq!(human_duration(s(86400 * 8)), "8d");
         assert_eq!(human_duration(s(86400 * 775)), "2y45d");
-        assert_eq!(human_duration(s(-5)), "0s");
+        assert_eq!(human_duration(s(-1)), "0s");
+        assert_eq!(human_duration(s(-5)), "<invalid>");
+        assert_eq!(human_duration(SignedDuration::from_millis(119_900)), "119s");
     }
 }

@@ -11,7 +11,7 @@ pub struct TagDetails {
     pub media_type: String,
     /// A multi-arch index rather than a single image.
     pub is_index: bool,
-    /// Total of config and layer sizes (of the first platform for an index).
+    /// Total of config and layer sizes (for an index: of linux/amd64, else the first platform).
     pub size: u64,
     /// From the image config (`created`, else `org.opencontainers.image.created`).
     pub created: Option<Timestamp>,
@@ -30,6 +30,33 @@ pub struct TagRow {
     pub details: Option<TagDetails>,
     /// A malformed manifest or unknown media type is an error for this row only.
     pub error: Option<String>,
+}
+
+impl TagRow {
+    /// A row whose details are not fetched yet.
+    pub fn new(tag: &str) -> TagRow {
+        TagRow {
+            tag: tag.to_string(),
+            details: None,
+            error: None,
+        }
+    }
+
+    /// A row from the outcome of fetching its details (an error stays on this row).
+    pub fn from_result(tag: &str, result: Result<TagDetails, String>) -> TagRow {
+        match result {
+            Ok(details) => TagRow {
+                tag: tag.to_string(),
+                details: Some(details),
+                error: None,
+            },
+            Err(error) => TagRow {
+                tag: tag.to_string(),
+                details: None,
+                error: Some(error),
+            },
+        }
+    }
 }
 
 /// Progress of listing one repository, sent page by page.

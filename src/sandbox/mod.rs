@@ -9,5 +9,6 @@ pub mod defaults;
 pub mod error;
 pub mod images;
 pub mod ops;
+pub mod registry;
 pub mod resources;
 pub mod store;

@@ -1,0 +1,48 @@
+//! Shared helpers for the registry tests: a real `docker-registry` per test, a seeding client
+//! that speaks the distribution API directly (independent of the code under test), and a
+//! proxy that injects faults, adds pagination or demands bearer tokens in front of it.
+#![allow(dead_code)]
+
+pub mod proxy;
+pub mod registry;
+pub mod seed;
+
+pub use proxy::Proxy;
+pub use registry::TestRegistry;
+pub use seed::{ImageSpec, Seed};
+
+/// Starts a registry, or returns from the test after saying loudly why it is skipped.
+#[macro_export]
+macro_rules! registry_or_skip {
+    () => {
+        match common::TestRegistry::start() {
+            Some(r) => r,
+            None => return,
+        }
+    };
+    ($htpasswd:expr) => {
+        match common::TestRegistry::start_with_htpasswd($htpasswd) {
+            Some(r) => r,
+            None => return,
+        }
+    };
+}
+
+/// Options for tests: plain HTTP, no ambient docker credentials, fast retries.
+pub fn options() -> shipdeck::registry::ClientOptions {
+    shipdeck::registry::ClientOptions {
+        credentials: shipdeck::registry::CredentialSource::Anonymous,
+        retry: shipdeck::registry::RetryPolicy {
+            max_attempts: 3,
+            base_delay: std::time::Duration::from_millis(20),
+            max_delay: std::time::Duration::from_millis(100),
+            max_retry_after: std::time::Duration::from_secs(5),
+        },
+        ..shipdeck::registry::ClientOptions::default()
+    }
+}
+
+pub fn client(host: &str) -> shipdeck::registry::RegistryClient {
+    shipdeck::install_crypto_provider();
+    shipdeck::registry::RegistryClient::new(host, options()).expect("client")
+}

@@ -8,7 +8,7 @@ use std::process::Stdio;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use crate::config::{BuildRunner, EnvConfig};
+use crate::config::BuildRunner;
 
 use super::error::PlanError;
 use super::execute::Progress;
@@ -64,15 +64,16 @@ pub async fn git_commit(dir: &Path) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// Plans a build of `commit` for the service, into `build_env`'s registry. `job_template` is
+/// Plans a build of `commit` for the service, into `input.env`'s registry (whose cluster
+/// runs build Jobs). `job_template` is
 /// the text of the Job manifest for the `job` runner.
 pub fn plan_build(
     input: &PlanInput,
-    build_env: &EnvConfig,
     commit: &str,
     job_template: Option<&str>,
 ) -> Result<Plan, PlanError> {
     let cfg = input.cfg;
+    let build_env = input.env;
     let build = cfg.build.as_ref().ok_or_else(|| {
         PlanError::config(
             &cfg.name,
@@ -102,7 +103,7 @@ pub fn plan_build(
     };
     let mut plan = input.plan(
         Action::Build {
-            commit: commit.to_string(),
+            commit: Some(commit.to_string()),
         },
         format!(
             "Build {} {} ({}) into {}",
@@ -228,6 +229,119 @@ pub async fn run_command(
     }
 }
 
+/// Follows a build Job until it completes or fails, streaming its pod's log as progress.
+pub async fn follow_job(
+    env: &crate::cluster::EnvClient,
+    name: &str,
+    timeout: Option<std::time::Duration>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(), super::error::ReleaseError> {
+    use super::error::ReleaseError;
+    use futures::{AsyncBufReadExt as _, StreamExt, TryStreamExt};
+    use k8s_openapi::api::batch::v1::Job;
+    use k8s_openapi::api::core::v1::Pod;
+    use kube::api::{Api, LogParams};
+    use kube::runtime::watcher;
+
+    let ns = env.env.namespace.as_str();
+    let jobs: Api<Job> = Api::namespaced(env.client.clone(), ns);
+    let pods: Api<Pod> = Api::namespaced(env.client.clone(), ns);
+    let events = watcher(
+        jobs,
+        watcher::Config::default().fields(&format!("metadata.name={name}")),
+    )
+    .map_ok(|e| JobWatch::Job(Box::new(e)));
+    let pod_events = watcher(
+        pods.clone(),
+        watcher::Config::default().labels(&format!("job-name={name}")),
+    )
+    .map_ok(|e| JobWatch::Pod(Box::new(e)));
+    let mut events = futures::stream::select(events.boxed(), pod_events.boxed());
+    // Log lines arrive from a task of their own (the watch loop owns `progress`).
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let mut streaming: Option<String> = None;
+    let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
+    let sleep = async {
+        match deadline {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(sleep);
+    loop {
+        tokio::select! {
+            Some(line) = lines.recv() => progress(Progress::Log { line }),
+            event = events.next() => match event {
+                Some(Ok(JobWatch::Job(e))) => {
+                    if let watcher::Event::Apply(job) | watcher::Event::InitApply(job) = *e {
+                        let conditions = job.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+                        let done = |kind: &str| conditions.iter().any(|c| c.type_ == kind && c.status == "True");
+                        if done("Complete") || done("Failed") {
+                            // Let the log stream drain what it already read.
+                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                            while let Ok(line) = lines.try_recv() {
+                                progress(Progress::Log { line });
+                            }
+                        }
+                        if done("Complete") {
+                            progress(Progress::Log { line: format!("job {name} succeeded") });
+                            return Ok(());
+                        }
+                        if done("Failed") {
+                            return Err(ReleaseError::Rollout(format!(
+                                "build job {name} failed; see `kubectl logs job/{name} -n {ns}`"
+                            )));
+                        }
+                    }
+                }
+                Some(Ok(JobWatch::Pod(e))) => {
+                    if let watcher::Event::Apply(pod) | watcher::Event::InitApply(pod) = *e {
+                        let started = pod.status.as_ref().and_then(|s| s.phase.as_deref())
+                            .is_some_and(|p| p != "Pending");
+                        let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                        if started && streaming.as_deref() != Some(pod_name.as_str()) {
+                            streaming = Some(pod_name.clone());
+                            let (api, tx) = (pods.clone(), lines_tx.clone());
+                            tokio::spawn(async move {
+                                let params = LogParams { follow: true, ..LogParams::default() };
+                                match api.log_stream(&pod_name, &params).await {
+                                    Ok(stream) => {
+                                        let mut stream = stream.lines();
+                                        while let Some(Ok(line)) = stream.next().await {
+                                            if tx.send(line).is_err() {
+                                                break;
+                                            }
+                                        }
+                                    }
+                                    Err(e) => {
+                                        let _ = tx.send(format!("(cannot stream the log of {pod_name}: {e})"));
+                                    }
+                                }
+                            });
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    return Err(ReleaseError::Unreachable {
+                        env: env.env.name.clone(),
+                        context: env.context.clone(),
+                        message: format!("watching job {name}: {e}"),
+                    });
+                }
+                None => return Err(ReleaseError::Other(format!("the watch on job {name} ended"))),
+            },
+            _ = &mut sleep => {
+                return Err(ReleaseError::Rollout(format!("timed out waiting for build job {name}")));
+            }
+        }
+    }
+}
+
+enum JobWatch {
+    Job(Box<kube::runtime::watcher::Event<k8s_openapi::api::batch::v1::Job>>),
+    Pod(Box<kube::runtime::watcher::Event<k8s_openapi::api::core::v1::Pod>>),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -247,7 +361,7 @@ mod tests {
             env: None,
         });
         let dev = env("dev", false);
-        let plan = plan_build(&input(&cfg, &dev), &dev, SHA, None).expect("plan");
+        let plan = plan_build(&input(&cfg, &dev), SHA, None).expect("plan");
         let WriteBody::Run {
             program,
             args,
@@ -284,7 +398,7 @@ mod tests {
         });
         let dev = env("dev", false);
         let yaml = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  generateName: build-\nspec:\n  template:\n    spec:\n      containers:\n      - name: build\n        image: builder\n        args: [\"--destination={registry}/{repository}:{tag}\"]\n";
-        let plan = plan_build(&input(&cfg, &dev), &dev, SHA, Some(yaml)).expect("plan");
+        let plan = plan_build(&input(&cfg, &dev), SHA, Some(yaml)).expect("plan");
         let WriteBody::Create { object } = &plan.writes[0].body else {
             panic!("create")
         };
@@ -294,7 +408,7 @@ mod tests {
             object["spec"]["template"]["spec"]["containers"][0]["args"][0],
             "--destination=reg:5000/dev/orders:3f9c21a"
         );
-        assert!(plan_build(&input(&cfg, &dev), &dev, "xyz", Some(yaml)).is_err());
+        assert!(plan_build(&input(&cfg, &dev), "xyz", Some(yaml)).is_err());
     }
 
     #[tokio::test]

@@ -99,6 +99,17 @@ pub struct ExecEnv<'a> {
     pub registry: Option<&'a dyn RegistryOps>,
 }
 
+enum Conflict {
+    Changed(Option<String>),
+    Failed(String),
+}
+
+impl From<String> for Conflict {
+    fn from(e: String) -> Self {
+        Conflict::Failed(e)
+    }
+}
+
 enum SendError {
     Api(ReleaseError, u16),
     NoAnswer(String),
@@ -164,6 +175,7 @@ async fn send(
             source,
             target,
             digest,
+            protected,
         } => {
             let registry = x.registry.ok_or_else(|| {
                 SendError::Api(
@@ -171,14 +183,27 @@ async fn send(
                     0,
                 )
             })?;
-            return match tokio::time::timeout(
-                x.write_timeout,
-                registry.copy(source, target, digest),
-            )
-            .await
-            {
+            let call = async {
+                // The registry's resourceVersion: the digest the target tag had when planned.
+                let now = registry.digest(target).await?;
+                if now != w.resource_version {
+                    return Err(Conflict::Changed(now));
+                }
+                registry
+                    .copy(source, target, digest, *protected)
+                    .await
+                    .map_err(Conflict::Failed)
+            };
+            return match tokio::time::timeout(x.write_timeout, call).await {
                 Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(SendError::Api(
+                Ok(Err(Conflict::Changed(now))) => Err(SendError::Api(
+                    ReleaseError::Other(format!(
+                        "{target} changed since the plan (now {})",
+                        now.as_deref().unwrap_or("absent")
+                    )),
+                    409,
+                )),
+                Ok(Err(Conflict::Failed(e))) => Err(SendError::Api(
                     ReleaseError::Other(format!("promote {source} → {target}: {e}")),
                     0,
                 )),

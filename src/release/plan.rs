@@ -45,8 +45,10 @@ pub enum Action {
         approval: Option<String>,
     },
     Build {
-        /// Source commit the image is built from (its short SHA is the tag).
-        commit: String,
+        /// Source commit the image is built from (its short SHA is the tag); `None` asks for
+        /// the HEAD of the service's source directory (the plan records the resolved one).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        commit: Option<String>,
     },
     /// Bookkeeping after a followed rollout completed: marks its ReplicaSet as rolled out.
     MarkRolledOut {
@@ -197,6 +199,8 @@ pub enum WriteBody {
         source: String,
         target: String,
         digest: String,
+        /// Protected targets never move an existing tag to other content.
+        protected: bool,
     },
     /// A local build command.
     Run {

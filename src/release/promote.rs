@@ -22,26 +22,8 @@ pub struct PromoteFacts {
     pub running: Option<String>,
 }
 
-fn parse(tag: &str) -> Option<semver::Version> {
-    semver::Version::parse(tag.strip_prefix('v').unwrap_or(tag)).ok()
-}
-
-/// The semver bump from `from` to `to`; `None` when either is not semver or `to` is not
-/// newer. Pre-releases order as semver says (`2.0.0-rc.1` is a major bump from `1.9.0`).
-pub fn bump(from: &str, to: &str) -> Option<Bump> {
-    let (a, b) = (parse(from)?, parse(to)?);
-    if b <= a {
-        None
-    } else if b.major != a.major {
-        Some(Bump::Major)
-    } else if b.minor != a.minor {
-        Some(Bump::Minor)
-    } else {
-        Some(Bump::Patch)
-    }
-}
-
-/// The bump that needs an approval when promoting `tag` into `env`, if any.
+/// The bump that needs an approval when promoting `tag` into `env`: only protected
+/// environments ask, for the bumps `policy.approval_for` lists (the registry layer's rule).
 pub fn approval_needed(
     policy: &PolicyConfig,
     env: &EnvConfig,
@@ -51,8 +33,7 @@ pub fn approval_needed(
     if !env.protected {
         return None;
     }
-    let kind = bump(running?, tag)?;
-    policy.approval_for.contains(&kind).then_some(kind)
+    crate::registry::approval_needed(policy, running, tag)
 }
 
 fn repo_ref(image: &str) -> ObjectRef {
@@ -118,7 +99,9 @@ pub fn plan_promote(
         ),
     );
     plan.approval = approval.map(str::to_string);
-    if let (Some(kind), Some(running)) = (bump(running_tag.unwrap_or_default(), tag), running_tag) {
+    if let Some(running) = running_tag
+        && let Some(kind) = crate::registry::bump(running, tag)
+    {
         plan.notes.push(format!(
             "{} runs {running} in {}: a {} bump",
             cfg.name,
@@ -143,6 +126,7 @@ pub fn plan_promote(
             source,
             target,
             digest,
+            protected: to.protected,
         },
     });
     plan.notes
@@ -178,16 +162,6 @@ mod tests {
     }
 
     #[test]
-    fn bumps() {
-        assert_eq!(bump("v1.4.2", "v1.5.0"), Some(Bump::Minor));
-        assert_eq!(bump("1.4.2", "v2.0.0"), Some(Bump::Major));
-        assert_eq!(bump("v1.4.2", "v1.4.3"), Some(Bump::Patch));
-        assert_eq!(bump("v1.9.0", "v2.0.0-rc.1"), Some(Bump::Major));
-        assert_eq!(bump("v1.5.0", "v1.4.0"), None);
-        assert_eq!(bump("latest", "v1.0.0"), None);
-    }
-
-    #[test]
     fn major_bump_into_protected_env_needs_approval() {
         let cfg = service("orders");
         let (dev, prod) = (env("dev", false), env("prod", true));
@@ -216,6 +190,7 @@ mod tests {
             source,
             target,
             digest,
+            ..
         } = &plan.writes[0].body
         else {
             panic!("copy")

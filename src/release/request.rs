@@ -214,9 +214,53 @@ pub async fn plan_request(
                 &facts,
             )?)
         }
-        Action::Build { .. } => Err(ReleaseError::Plan(PlanError::Invalid(
-            "builds are planned with `build::plan_build` (they read the source tree)".into(),
-        ))),
+        Action::Build { commit } => {
+            let build = cfg.build.as_ref().ok_or_else(|| {
+                PlanError::config(
+                    &cfg.name,
+                    "has no [service.build] section (runner = \"command\" or \"job\")",
+                )
+            })?;
+            let commit = match (commit, &build.workdir) {
+                (Some(c), _) => c.clone(),
+                (None, Some(dir)) => super::build::git_commit(&ctx.config.resolve(dir))
+                    .await
+                    .map_err(|e| ReleaseError::Plan(PlanError::Invalid(e)))?,
+                (None, None) => {
+                    return Err(ReleaseError::Plan(PlanError::config(
+                        &cfg.name,
+                        "no source directory to take the commit from: set `workdir` in [service.build] or pass a commit",
+                    )));
+                }
+            };
+            let template = match &build.job_template {
+                Some(path) => {
+                    let path = ctx.config.resolve(path);
+                    Some(std::fs::read_to_string(&path).map_err(|e| {
+                        ReleaseError::Plan(PlanError::config(
+                            &cfg.name,
+                            format!("cannot read job_template {}: {e}", path.display()),
+                        ))
+                    })?)
+                }
+                None => None,
+            };
+            let mut plan = super::build::plan_build(&input, &commit, template.as_deref())?;
+            // A command runs in the source directory, relative to the config file.
+            for write in &mut plan.writes {
+                if let WriteBody::Run {
+                    workdir: Some(dir), ..
+                } = &mut write.body
+                {
+                    *dir = ctx
+                        .config
+                        .resolve(std::path::Path::new(dir.as_str()))
+                        .display()
+                        .to_string();
+                }
+            }
+            Ok(plan)
+        }
         Action::Deploy { tag, digest: None } if ctx.registry.is_some() => {
             let observed = observe(client, &cfg).await?;
             let digest = match &ctx.registry {

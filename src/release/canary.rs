@@ -426,6 +426,28 @@ mod tests {
     }
 
     #[test]
+    fn nginx_finds_the_canary_ingress_beside_the_primary() {
+        let cfg = cfg(Router::Nginx);
+        let e = prod();
+        let mut o = world(None, 1);
+        let mut primary = Ingress::default();
+        primary.metadata.name = Some("orders".into());
+        let mut canary = Ingress::default();
+        canary.metadata.name = Some("orders-canary".into());
+        canary.metadata.resource_version = Some("8".into());
+        set_annotation(&mut canary.metadata, crate::release::traffic::NGINX_CANARY, "true");
+        set_annotation(&mut canary.metadata, crate::release::traffic::NGINX_WEIGHT, "0");
+        o.ingresses.insert("orders".into(), primary.clone());
+        o.ingresses.insert("orders-canary".into(), canary);
+        let plan = plan_set(&o, &input(&cfg, &e), 10).expect("plan");
+        assert_eq!(plan.writes[0].target.name, "orders-canary");
+        assert_eq!(plan.writes[0].changes[0].to.as_deref(), Some("10"));
+        o.ingresses.remove("orders-canary");
+        let err = plan_set(&o, &input(&cfg, &e), 10).expect_err("no canary ingress");
+        assert!(err.to_string().contains("not an NGINX canary Ingress"), "{err}");
+    }
+
+    #[test]
     fn replica_ratio_grows_the_canary_first() {
         let cfg = cfg(Router::Replicas);
         let e = prod();

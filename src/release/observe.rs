@@ -120,7 +120,10 @@ pub fn needs(cfg: &ServiceConfig) -> Needs {
                     needs.route = c.route.clone().map(|r| (kind, r));
                 }
                 if c.router == Router::Nginx {
-                    needs.ingresses.extend(c.route.clone());
+                    let route = c.route.clone().unwrap_or_else(|| cfg.name.clone());
+                    needs
+                        .ingresses
+                        .extend(super::traffic::nginx_candidates(&route));
                 }
             }
         }

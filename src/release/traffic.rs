@@ -135,6 +135,46 @@ fn default_weight(kind: RouteKind) -> i64 {
     }
 }
 
+/// Names the NGINX canary Ingress may have: `route` itself when it is the canary one, else
+/// `<route>-canary` beside the primary Ingress (the sandbox's and Argo's layout).
+pub fn nginx_candidates(route: &str) -> [String; 2] {
+    [route.to_string(), format!("{route}-canary")]
+}
+
+fn canary_ingress<'a>(
+    o: &'a Observed,
+    input: &PlanInput,
+    c: &CanaryConfig,
+) -> Result<(&'a str, &'a k8s_openapi::api::networking::v1::Ingress), PlanError> {
+    let route = c.route.as_deref().unwrap_or(&input.cfg.name);
+    let found: Vec<(&str, &k8s_openapi::api::networking::v1::Ingress)> = nginx_candidates(route)
+        .iter()
+        .filter_map(|n| o.ingresses.get_key_value(n.as_str()))
+        .map(|(k, v)| (k.as_str(), v))
+        .collect();
+    let is_canary = |i: &k8s_openapi::api::networking::v1::Ingress| {
+        i.metadata
+            .annotations
+            .as_ref()
+            .and_then(|a| a.get(NGINX_CANARY))
+            .map(String::as_str)
+            == Some("true")
+    };
+    if let Some(hit) = found.iter().find(|(_, i)| is_canary(i)) {
+        return Ok(*hit);
+    }
+    match found.first() {
+        Some((name, _)) => Err(PlanError::Refused(format!(
+            "ingress {name} is not an NGINX canary Ingress (annotation {NGINX_CANARY} is not \"true\") and there is no {route}-canary"
+        ))),
+        None => Err(input.missing(
+            "ingresses.networking.k8s.io",
+            route,
+            "check `route` (the Ingress, or its canary Ingress) in [service.canary]",
+        )),
+    }
+}
+
 fn canary_cfg<'a>(input: &PlanInput<'a>) -> Result<&'a CanaryConfig, PlanError> {
     input.cfg.canary.as_ref().ok_or_else(|| {
         PlanError::config(
@@ -211,14 +251,7 @@ pub fn traffic(o: &Observed, input: &PlanInput) -> Result<Traffic, PlanError> {
             })
         }
         Router::Nginx => {
-            let name = c.route.as_deref().unwrap_or(&input.cfg.name);
-            let ing = o.ingresses.get(name).ok_or_else(|| {
-                input.missing(
-                    "ingresses.networking.k8s.io",
-                    name,
-                    "check `route` (the canary Ingress) in shipdeck.toml",
-                )
-            })?;
+            let (name, ing) = canary_ingress(o, input, c)?;
             let ann = ing.metadata.annotations.clone().unwrap_or_default();
             let weight: i64 = ann
                 .get(NGINX_WEIGHT)
@@ -368,20 +401,8 @@ pub fn weight_writes(
             })
         }
         Router::Nginx => {
-            let name = c.route.as_deref().unwrap_or(&input.cfg.name);
-            let ing = o.ingresses.get(name).ok_or_else(|| {
-                input.missing(
-                    "ingresses.networking.k8s.io",
-                    name,
-                    "check `route` in shipdeck.toml",
-                )
-            })?;
+            let (name, ing) = canary_ingress(o, input, c)?;
             let ann = ing.metadata.annotations.clone().unwrap_or_default();
-            if ann.get(NGINX_CANARY).map(String::as_str) != Some("true") {
-                return Err(PlanError::Refused(format!(
-                    "ingress {name} is not an NGINX canary Ingress (annotation {NGINX_CANARY} is not \"true\")"
-                )));
-            }
             let total: i64 = ann
                 .get(NGINX_TOTAL)
                 .and_then(|t| t.parse().ok())

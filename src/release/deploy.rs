@@ -140,9 +140,14 @@ pub fn plan_deploy(
         plan.writes.push(patch.build());
         plan.follow.push(name.clone());
     }
-    if !changed {
-        plan.notes
-            .push(format!("skipped: {name} already runs {image}"));
+    match (changed, plan.writes.is_empty()) {
+        (false, true) => plan
+            .notes
+            .push(format!("skipped: {name} already runs {image}")),
+        (false, false) => plan.notes.push(format!(
+            "{name} already runs {image}; it is scaled up to take canary traffic"
+        )),
+        _ => {}
     }
     if canary_router.is_some() && changed {
         plan.notes.push(format!(

@@ -65,7 +65,9 @@ async fn run() {
     let mut ctx = ReleaseContext::connect(config, false, journal)
         .await
         .expect("context");
-    ctx.registry = Some(std::sync::Arc::new(Registries::new(ClientOptions::default())));
+    ctx.registry = Some(std::sync::Arc::new(Registries::new(
+        ClientOptions::default(),
+    )));
 
     println!("confirm → write applied by the sandbox API server (journal fsync included)");
     measure(&ctx, "canary set (HTTPRoute)", |i| ReleaseRequest {

@@ -10,16 +10,36 @@ use release_common::Sandbox;
 use release_common::proxy::Proxy;
 use shipdeck::config::load_file;
 use shipdeck::release::audit::{Outcome as Journaled, Phase};
-use shipdeck::release::{Action, Outcome, Progress, ReleaseError, ReleaseRequest, execute, plan_request};
+use shipdeck::release::{
+    Action, Outcome, Progress, ReleaseError, ReleaseRequest, execute, plan_request,
+};
 
 async fn gateway_image(sb: &Sandbox, env: &str) -> String {
-    sb.kubectl(env, &["get", "deployment", "gateway", "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
-        .await
+    sb.kubectl(
+        env,
+        &[
+            "get",
+            "deployment",
+            "gateway",
+            "-o",
+            "jsonpath={.spec.template.spec.containers[0].image}",
+        ],
+    )
+    .await
 }
 
 async fn route_weights(sb: &Sandbox, env: &str) -> String {
-    sb.kubectl(env, &["get", "httproute", "orders", "-o", "jsonpath={.spec.rules[0].backendRefs[*].weight}"])
-        .await
+    sb.kubectl(
+        env,
+        &[
+            "get",
+            "httproute",
+            "orders",
+            "-o",
+            "jsonpath={.spec.rules[0].backendRefs[*].weight}",
+        ],
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,24 +47,54 @@ async fn read_only_refuses_every_write() {
     let sb = Sandbox::start().await;
     let before = gateway_image(&sb, "dev").await;
     let run = sb
-        .shipdeck(&["--read-only", "deploy", "gateway", "v2.1.0", "--env", "dev", "--yes"])
+        .shipdeck(&[
+            "--read-only",
+            "deploy",
+            "gateway",
+            "v2.1.0",
+            "--env",
+            "dev",
+            "--yes",
+        ])
         .await;
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("refused: dev is read-only (--read-only)"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("refused: dev is read-only (--read-only)"),
+        "{}",
+        run.stderr
+    );
 
     sb.edit_config(|c| {
         if let Some(e) = c.envs.iter_mut().find(|e| e.name == "dev") {
             e.read_only = true;
         }
     });
-    let run = sb.shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "dev", "--yes"]).await;
+    let run = sb
+        .shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "dev", "--yes"])
+        .await;
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("read_only in shipdeck.toml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("read_only in shipdeck.toml"),
+        "{}",
+        run.stderr
+    );
 
-    assert_eq!(gateway_image(&sb, "dev").await, before, "nothing was written");
-    let refused: Vec<_> = sb.records().into_iter().filter(|r| r.result == Some(Journaled::Refused)).collect();
+    assert_eq!(
+        gateway_image(&sb, "dev").await,
+        before,
+        "nothing was written"
+    );
+    let refused: Vec<_> = sb
+        .records()
+        .into_iter()
+        .filter(|r| r.result == Some(Journaled::Refused))
+        .collect();
     assert_eq!(refused.len(), 2, "{refused:#?}");
-    assert!(sb.records().iter().all(|r| r.phase != Phase::Intent), "no write was attempted");
+    assert!(
+        sb.records().iter().all(|r| r.phase != Phase::Intent),
+        "no write was attempted"
+    );
     sb.world.shutdown().await;
 }
 
@@ -52,15 +102,33 @@ async fn read_only_refuses_every_write() {
 async fn protected_needs_the_typed_name_without_a_terminal() {
     let sb = Sandbox::start().await;
     let before = gateway_image(&sb, "prod").await;
-    let run = sb.shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "prod", "--yes"]).await;
+    let run = sb
+        .shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "prod", "--yes"])
+        .await;
     assert_eq!(run.code, 3, "{}", run.stderr);
-    assert!(run.stderr.contains("protected environment; pass --yes --confirm gateway"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("protected environment; pass --yes --confirm gateway"),
+        "{}",
+        run.stderr
+    );
     let wrong = sb
-        .shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "prod", "--yes", "--confirm", "orders"])
+        .shipdeck(&[
+            "deploy",
+            "gateway",
+            "v2.1.0",
+            "--env",
+            "prod",
+            "--yes",
+            "--confirm",
+            "orders",
+        ])
         .await;
     assert_eq!(wrong.code, 3, "{}", wrong.stderr);
     // Without --yes there is nobody to ask.
-    let unasked = sb.shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "dev"]).await;
+    let unasked = sb
+        .shipdeck(&["deploy", "gateway", "v2.1.0", "--env", "dev"])
+        .await;
     assert_eq!(unasked.code, 3, "{}", unasked.stderr);
     assert_eq!(gateway_image(&sb, "prod").await, before);
     sb.world.shutdown().await;
@@ -78,7 +146,9 @@ fn request(action: Action) -> ReleaseRequest {
 async fn conflict_replans_and_asks_again_when_the_plan_changed() {
     let sb = Sandbox::start().await;
     let ctx = sb.context().await;
-    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx).await.expect("plan");
+    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx)
+        .await
+        .expect("plan");
     // Someone moves the weights between the plan and the write.
     sb.kubectl(
         "prod",
@@ -87,18 +157,37 @@ async fn conflict_replans_and_asks_again_when_the_plan_changed() {
     )
     .await;
     let outcome = execute(&plan, &ctx, &mut |_| {}).await.expect("execute");
-    let Outcome::Replanned { plan: fresh, applied } = outcome else {
+    let Outcome::Replanned {
+        plan: fresh,
+        applied,
+    } = outcome
+    else {
         panic!("expected a new plan, got {outcome:?}");
     };
     assert_eq!(applied, 0);
-    assert_eq!(fresh.writes[0].changes[1].from.as_deref(), Some("30"), "{fresh}");
-    assert_eq!(route_weights(&sb, "prod").await, "70 30", "the stale plan applied nothing");
+    assert_eq!(
+        fresh.writes[0].changes[1].from.as_deref(),
+        Some("30"),
+        "{fresh}"
+    );
+    assert_eq!(
+        route_weights(&sb, "prod").await,
+        "70 30",
+        "the stale plan applied nothing"
+    );
     let records = sb.records();
-    assert!(records.iter().any(|r| r.result == Some(Journaled::Failed)
-        && r.error.as_deref().is_some_and(|e| e.contains("the object has been modified"))));
+    assert!(records.iter().any(|r| {
+        r.result == Some(Journaled::Failed)
+            && r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("the object has been modified"))
+    }));
 
     // Asked again and confirmed: the new plan applies.
-    assert!(matches!(execute(&fresh, &ctx, &mut |_| {}).await, Ok(Outcome::Applied { .. })));
+    assert!(matches!(
+        execute(&fresh, &ctx, &mut |_| {}).await,
+        Ok(Outcome::Applied { .. })
+    ));
     assert_eq!(route_weights(&sb, "prod").await, "50 50");
     sb.world.shutdown().await;
 }
@@ -107,14 +196,32 @@ async fn conflict_replans_and_asks_again_when_the_plan_changed() {
 async fn conflict_with_the_same_plan_retries_once() {
     let sb = Sandbox::start().await;
     let ctx = sb.context().await;
-    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx).await.expect("plan");
+    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx)
+        .await
+        .expect("plan");
     // A change elsewhere in the object: new resourceVersion, same weights.
-    sb.kubectl("prod", &["annotate", "httproute", "orders", "team=checkout"]).await;
+    sb.kubectl(
+        "prod",
+        &["annotate", "httproute", "orders", "team=checkout"],
+    )
+    .await;
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let outcome = execute(&plan, &ctx, &mut move |p| seen.lock().expect("lock").push(p)).await;
-    assert!(matches!(outcome, Ok(Outcome::Applied { .. })), "{outcome:?}");
-    assert!(events.lock().expect("lock").iter().any(|p| matches!(p, Progress::Retrying { .. })));
+    let outcome = execute(&plan, &ctx, &mut move |p| {
+        seen.lock().expect("lock").push(p)
+    })
+    .await;
+    assert!(
+        matches!(outcome, Ok(Outcome::Applied { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        events
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|p| matches!(p, Progress::Retrying { .. }))
+    );
     assert_eq!(route_weights(&sb, "prod").await, "50 50");
     sb.world.shutdown().await;
 }
@@ -131,7 +238,9 @@ async fn proxied(sb: &Sandbox, proxy: &Proxy) -> shipdeck::release::ReleaseConte
 
 fn upstream(sb: &Sandbox, env: &str) -> std::net::SocketAddr {
     let url = sb.world.env(env).url();
-    url.trim_start_matches("http://").parse().expect("server address")
+    url.trim_start_matches("http://")
+        .parse()
+        .expect("server address")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -139,14 +248,29 @@ async fn server_gone_mid_action_is_unknown_and_not_retried() {
     let sb = Sandbox::start().await;
     let proxy = Proxy::start(upstream(&sb, "prod")).await;
     let ctx = proxied(&sb, &proxy).await;
-    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx).await.expect("plan");
+    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx)
+        .await
+        .expect("plan");
     proxy.stop();
-    let err = execute(&plan, &ctx, &mut |_| {}).await.expect_err("no server");
+    let err = execute(&plan, &ctx, &mut |_| {})
+        .await
+        .expect_err("no server");
     assert!(matches!(err, ReleaseError::Unknown(_)), "{err}");
-    assert!(err.to_string().starts_with("outcome unknown: patch httproutes.gateway.networking.k8s.io/orders"), "{err}");
+    assert!(
+        err.to_string()
+            .starts_with("outcome unknown: patch httproutes.gateway.networking.k8s.io/orders"),
+        "{err}"
+    );
     let records = sb.records();
-    assert_eq!(records.iter().filter(|r| r.phase == Phase::Intent).count(), 1, "sent once: {records:#?}");
-    assert_eq!(records.last().and_then(|r| r.result), Some(Journaled::Unknown));
+    assert_eq!(
+        records.iter().filter(|r| r.phase == Phase::Intent).count(),
+        1,
+        "sent once: {records:#?}"
+    );
+    assert_eq!(
+        records.last().and_then(|r| r.result),
+        Some(Journaled::Unknown)
+    );
     assert_eq!(route_weights(&sb, "prod").await, "75 25");
     sb.world.shutdown().await;
 }
@@ -156,14 +280,28 @@ async fn a_lost_answer_is_settled_by_re_reading() {
     let sb = Sandbox::start().await;
     let proxy = Proxy::start(upstream(&sb, "prod")).await;
     let ctx = proxied(&sb, &proxy).await;
-    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx).await.expect("plan");
+    let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx)
+        .await
+        .expect("plan");
     // The write reaches the server on the open connection; its answer never comes back.
     proxy.freeze_existing();
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let outcome = execute(&plan, &ctx, &mut move |p| seen.lock().expect("lock").push(p)).await;
-    assert!(matches!(outcome, Ok(Outcome::Applied { .. })), "{outcome:?}");
-    assert!(events.lock().expect("lock").iter().any(|p| matches!(p, Progress::Verified { .. })));
+    let outcome = execute(&plan, &ctx, &mut move |p| {
+        seen.lock().expect("lock").push(p)
+    })
+    .await;
+    assert!(
+        matches!(outcome, Ok(Outcome::Applied { .. })),
+        "{outcome:?}"
+    );
+    assert!(
+        events
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|p| matches!(p, Progress::Verified { .. }))
+    );
     assert_eq!(route_weights(&sb, "prod").await, "50 50");
     let results: Vec<_> = sb.records().iter().map(|r| (r.phase, r.result)).collect();
     assert_eq!(

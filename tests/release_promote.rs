@@ -27,25 +27,60 @@ async fn promote_copies_by_digest_with_approval_when_policy_asks() {
     assert_eq!(digest(&target).await, None);
 
     let dry = sb
-        .shipdeck(&["promote", "orders", "v1.6.0-rc.1", "--from", "dev", "--to", "prod", "--dry-run", "--output", "json"])
+        .shipdeck(&[
+            "promote",
+            "orders",
+            "v1.6.0-rc.1",
+            "--from",
+            "dev",
+            "--to",
+            "prod",
+            "--dry-run",
+            "--output",
+            "json",
+        ])
         .await;
     dry.ok();
     let doc: serde_json::Value = serde_json::from_str(&dry.stdout).expect("plan JSON");
     assert_eq!(doc["plan"]["writes"][0]["body"]["type"], "registry-copy");
-    assert_eq!(doc["plan"]["writes"][0]["body"]["digest"], source_digest.as_str());
+    assert_eq!(
+        doc["plan"]["writes"][0]["body"]["digest"],
+        source_digest.as_str()
+    );
 
     // v1.4.2 → v1.6.0-rc.1 is a minor bump; make policy ask for an approval on those.
     sb.edit_config(|c| c.policy.approval_for = vec![Bump::Major, Bump::Minor]);
     let refused = sb
-        .shipdeck(&["promote", "orders", "v1.6.0-rc.1", "--from", "dev", "--to", "prod", "--yes", "--confirm", "orders"])
+        .shipdeck(&[
+            "promote",
+            "orders",
+            "v1.6.0-rc.1",
+            "--from",
+            "dev",
+            "--to",
+            "prod",
+            "--yes",
+            "--confirm",
+            "orders",
+        ])
         .await;
     assert_eq!(refused.code, 3, "{}", refused.stderr);
     assert!(refused.stderr.contains("minor bump"), "{}", refused.stderr);
     assert_eq!(digest(&target).await, None, "nothing copied");
 
     sb.shipdeck(&[
-        "promote", "orders", "v1.6.0-rc.1", "--from", "dev", "--to", "prod", "--yes", "--confirm", "orders",
-        "--approve", "CAB-1234 approved by Dana",
+        "promote",
+        "orders",
+        "v1.6.0-rc.1",
+        "--from",
+        "dev",
+        "--to",
+        "prod",
+        "--yes",
+        "--confirm",
+        "orders",
+        "--approve",
+        "CAB-1234 approved by Dana",
     ])
     .await
     .ok();
@@ -53,15 +88,37 @@ async fn promote_copies_by_digest_with_approval_when_policy_asks() {
     let records = sb.records();
     let promoted = records
         .iter()
-        .find(|r| r.action == "promote" && r.result == Some(shipdeck::release::audit::Outcome::Applied))
+        .find(|r| {
+            r.action == "promote" && r.result == Some(shipdeck::release::audit::Outcome::Applied)
+        })
         .expect("promotion journaled");
-    assert_eq!(promoted.approval.as_deref(), Some("CAB-1234 approved by Dana"));
+    assert_eq!(
+        promoted.approval.as_deref(),
+        Some("CAB-1234 approved by Dana")
+    );
 
     // Promoting again changes nothing.
     let again = sb
-        .shipdeck(&["promote", "orders", "v1.6.0-rc.1", "--from", "dev", "--to", "prod", "--yes", "--confirm", "orders", "--approve", "x"])
+        .shipdeck(&[
+            "promote",
+            "orders",
+            "v1.6.0-rc.1",
+            "--from",
+            "dev",
+            "--to",
+            "prod",
+            "--yes",
+            "--confirm",
+            "orders",
+            "--approve",
+            "x",
+        ])
         .await;
     again.ok();
-    assert!(again.stdout.contains("nothing to change"), "{}", again.stdout);
+    assert!(
+        again.stdout.contains("nothing to change"),
+        "{}",
+        again.stdout
+    );
     sb.world.shutdown().await;
 }

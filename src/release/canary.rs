@@ -435,8 +435,16 @@ mod tests {
         let mut canary = Ingress::default();
         canary.metadata.name = Some("orders-canary".into());
         canary.metadata.resource_version = Some("8".into());
-        set_annotation(&mut canary.metadata, crate::release::traffic::NGINX_CANARY, "true");
-        set_annotation(&mut canary.metadata, crate::release::traffic::NGINX_WEIGHT, "0");
+        set_annotation(
+            &mut canary.metadata,
+            crate::release::traffic::NGINX_CANARY,
+            "true",
+        );
+        set_annotation(
+            &mut canary.metadata,
+            crate::release::traffic::NGINX_WEIGHT,
+            "0",
+        );
         o.ingresses.insert("orders".into(), primary.clone());
         o.ingresses.insert("orders-canary".into(), canary);
         let plan = plan_set(&o, &input(&cfg, &e), 10).expect("plan");
@@ -444,7 +452,10 @@ mod tests {
         assert_eq!(plan.writes[0].changes[0].to.as_deref(), Some("10"));
         o.ingresses.remove("orders-canary");
         let err = plan_set(&o, &input(&cfg, &e), 10).expect_err("no canary ingress");
-        assert!(err.to_string().contains("not an NGINX canary Ingress"), "{err}");
+        assert!(
+            err.to_string().contains("not an NGINX canary Ingress"),
+            "{err}"
+        );
     }
 
     #[test]

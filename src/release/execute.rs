@@ -226,7 +226,11 @@ async fn send(
     match kube_result {
         Ok(Ok(())) => Ok(()),
         Ok(Err(kube::Error::Api(status))) => {
-            let code = status.code;
+            // A creation's 409 is "already exists": no re-plan can change that.
+            let code = match (&w.body, status.code) {
+                (WriteBody::Create { .. }, 409) => 0,
+                (_, code) => code,
+            };
             Err(SendError::Api(
                 api_error(x.client, verb, &w.target, kube::Error::Api(status)),
                 code,

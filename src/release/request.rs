@@ -261,22 +261,37 @@ pub async fn plan_request(
             }
             Ok(plan)
         }
-        Action::Deploy { tag, digest: None } if ctx.registry.is_some() => {
+        Action::Deploy { tag, digest: None } => {
             let observed = observe(client, &cfg).await?;
-            let digest = match &ctx.registry {
-                Some(registry) => registry
-                    .digest(&super::deploy::image_for(env, &cfg, None, tag))
-                    .await
-                    .ok()
-                    .flatten(),
-                None => None,
-            };
-            Ok(super::deploy::plan_deploy(
-                &observed,
-                &input,
-                tag,
-                digest.as_deref(),
-            )?)
+            let mut plan = super::deploy::plan_deploy(&observed, &input, tag, None)?;
+            // The image the plan sets (by tag); its digest is shown, never written.
+            let image = plan
+                .writes
+                .iter()
+                .flat_map(|w| &w.changes)
+                .find(|c| c.field.ends_with("].image"))
+                .and_then(|c| c.to.clone());
+            if let (Some(registry), Some(image)) = (&ctx.registry, image) {
+                match registry.digest(&image).await {
+                    Ok(Some(digest)) => {
+                        plan.notes.insert(0, format!("{image} is {digest}"));
+                        plan.action = Action::Deploy {
+                            tag: tag.clone(),
+                            digest: Some(digest),
+                        };
+                    }
+                    Ok(None) => plan.notes.insert(
+                        0,
+                        format!(
+                            "warning: {image} is not in the registry; its pods will fail to pull it (ErrImagePull)"
+                        ),
+                    ),
+                    Err(e) => plan
+                        .notes
+                        .insert(0, format!("the registry could not be asked for {image}'s digest: {e}")),
+                }
+            }
+            Ok(plan)
         }
         action => {
             let observed = observe(client, &cfg).await?;

@@ -33,7 +33,11 @@ pub struct Run {
 
 impl Run {
     pub fn ok(&self) -> &Self {
-        assert_eq!(self.code, 0, "shipdeck failed:\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        assert_eq!(
+            self.code, 0,
+            "shipdeck failed:\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
         self
     }
 }
@@ -49,7 +53,9 @@ impl Sandbox {
         .expect("sandbox world starts");
         let dir = tempfile::tempdir().expect("tempdir");
         let kubeconfig = dir.path().join("kubeconfig");
-        let config_path = world.write_files(&kubeconfig).expect("kubeconfig and shipdeck.toml");
+        let config_path = world
+            .write_files(&kubeconfig)
+            .expect("kubeconfig and shipdeck.toml");
         let audit = dir.path().join("state").join("audit.jsonl");
         Sandbox {
             world,
@@ -88,7 +94,9 @@ impl Sandbox {
         let mut ctx = ReleaseContext::connect(config, false, self.journal())
             .await
             .expect("release context");
-        ctx.registry = Some(std::sync::Arc::new(Registries::new(ClientOptions::default())));
+        ctx.registry = Some(std::sync::Arc::new(Registries::new(
+            ClientOptions::default(),
+        )));
         ctx
     }
 
@@ -165,10 +173,18 @@ impl Sandbox {
     }
 
     /// Advances the clock in `step`s until `done` holds (at most `limit` of virtual time).
-    pub async fn advance_until(&self, step: Duration, limit: Duration, mut done: impl AsyncFnMut() -> bool) {
+    pub async fn advance_until(
+        &self,
+        step: Duration,
+        limit: Duration,
+        mut done: impl AsyncFnMut() -> bool,
+    ) {
         let mut spent = Duration::ZERO;
         while !done().await {
-            assert!(spent < limit, "condition not reached after {limit:?} of sandbox time");
+            assert!(
+                spent < limit,
+                "condition not reached after {limit:?} of sandbox time"
+            );
             self.world.advance(step);
             spent += step;
         }

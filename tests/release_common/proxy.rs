@@ -56,7 +56,11 @@ impl Proxy {
                 registry.lock().push((frozen, task));
             }
         });
-        Proxy { addr, conns, accept }
+        Proxy {
+            addr,
+            conns,
+            accept,
+        }
     }
 
     pub fn url(&self) -> String {

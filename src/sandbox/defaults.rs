@@ -19,7 +19,9 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
             obj["status"] = json!({"phase": "Pending", "qosClass": "BestEffort"});
         }
     } else if res == *kinds::JOBS {
+        job_selector(obj);
         let spec = &mut obj["spec"];
+        set_default(spec, "podReplacementPolicy", json!("TerminatingOrFailed"));
         set_default(spec, "completions", json!(1));
         set_default(spec, "parallelism", json!(1));
         set_default(spec, "backoffLimit", json!(6));
@@ -34,10 +36,10 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
     } else if res == *kinds::SERVICES {
         service(cluster, obj);
     } else if res == *kinds::HTTPROUTES {
-        if let Some(rules) = obj["spec"]["rules"].as_array_mut() {
+        if let Some(rules) = obj.get_mut("spec").and_then(|s| array_mut(s, "rules")) {
             for backend in rules
                 .iter_mut()
-                .filter_map(|r| r["backendRefs"].as_array_mut())
+                .filter_map(|r| array_mut(r, "backendRefs"))
                 .flatten()
             {
                 set_default(backend, "group", json!(""));
@@ -107,6 +109,41 @@ fn validate_containers(pod_spec: &Value, field: &'static str) -> Option<(&'stati
     None
 }
 
+/// The Job strategy's `generateSelector` on create (no selector given, `manualSelector` not
+/// set): template labels `job-name`/`controller-uid` (legacy and `batch.kubernetes.io/` forms)
+/// and a selector on the UID. Job labels default to the template's, as read back from etcd.
+fn job_selector(obj: &mut Value) {
+    if obj["spec"].get("selector").is_some_and(|s| !s.is_null())
+        || obj["spec"]["manualSelector"].as_bool() == Some(true)
+    {
+        return;
+    }
+    let name = obj["metadata"]["name"].clone();
+    let uid = obj["metadata"]["uid"].clone();
+    if !uid.is_string() {
+        return;
+    }
+    let template = &mut obj["spec"]["template"];
+    set_default(template, "metadata", json!({}));
+    let labels = &mut template["metadata"]["labels"];
+    for (key, value) in [
+        ("batch.kubernetes.io/controller-uid", &uid),
+        ("batch.kubernetes.io/job-name", &name),
+        ("controller-uid", &uid),
+        ("job-name", &name),
+    ] {
+        set_default(labels, key, value.clone());
+    }
+    let template_labels = labels.clone();
+    obj["spec"]["selector"] = json!({"matchLabels": {"batch.kubernetes.io/controller-uid": uid}});
+    if obj["metadata"]["labels"]
+        .as_object()
+        .is_none_or(|l| l.is_empty())
+    {
+        obj["metadata"]["labels"] = template_labels;
+    }
+}
+
 fn deployment(obj: &mut Value) {
     let spec = &mut obj["spec"];
     set_default(spec, "replicas", json!(1));
@@ -146,7 +183,7 @@ fn pod_spec(spec: &mut Value) {
     set_default(spec, "securityContext", json!({}));
     set_default(spec, "schedulerName", json!("default-scheduler"));
     for key in ["containers", "initContainers"] {
-        if let Some(containers) = spec[key].as_array_mut() {
+        if let Some(containers) = array_mut(spec, key) {
             for c in containers {
                 let latest = c["image"].as_str().is_some_and(|i| {
                     !i.contains('@') && image_tag(i).is_none_or(|t| t == "latest")
@@ -156,7 +193,7 @@ fn pod_spec(spec: &mut Value) {
                 set_default(c, "resources", json!({}));
                 set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
                 set_default(c, "terminationMessagePolicy", json!("File"));
-                if let Some(ports) = c["ports"].as_array_mut() {
+                if let Some(ports) = array_mut(c, "ports") {
                     for p in ports {
                         set_default(p, "protocol", json!("TCP"));
                     }
@@ -195,7 +232,7 @@ fn service(cluster: &Cluster, obj: &mut Value) {
         spec["clusterIPs"] = json!([ip]);
     }
     let node_port = spec["type"] == "NodePort" || spec["type"] == "LoadBalancer";
-    if let Some(ports) = spec["ports"].as_array_mut() {
+    if let Some(ports) = array_mut(spec, "ports") {
         for (i, p) in ports.iter_mut().enumerate() {
             set_default(p, "protocol", json!("TCP"));
             let port = p["port"].clone();
@@ -208,6 +245,12 @@ fn service(cluster: &Cluster, obj: &mut Value) {
     if obj.get("status").is_none() {
         obj["status"] = json!({"loadBalancer": {}});
     }
+}
+
+/// The array at `key`, if there is one. (`value[key]` on a `&mut Value` would insert a
+/// `null` for a missing key, which then shows up in what clients read back.)
+fn array_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> {
+    value.get_mut(key)?.as_array_mut()
 }
 
 /// Sets `key` on an object (making it one if it is null) unless already present.

@@ -5,9 +5,11 @@
 
 pub mod api;
 pub mod clock;
+pub mod controllers;
 pub mod defaults;
 pub mod error;
 pub mod images;
+pub mod kubeconfig;
 pub mod ops;
 pub mod registry;
 pub mod resources;

@@ -413,14 +413,20 @@ impl Cluster {
                 if current["metadata"].get("deletionTimestamp").is_some() {
                     return Ok(Deleted::Terminating(current));
                 }
-                let now = self.now();
-                let marked = self
-                    .modify(res, namespace, name, false, |pod| {
-                        pod["metadata"]["deletionTimestamp"] = Value::String(now.clone());
-                        pod["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
-                    })?
-                    .unwrap_or(current);
-                return Ok(Deleted::Terminating(marked));
+                // Straight to the store: `deletionTimestamp` is server-owned metadata, which
+                // `write` (and so `modify`) deliberately carries over from the current object.
+                let mut marked = (*current).clone();
+                marked["metadata"]["deletionTimestamp"] = Value::String(self.now());
+                marked["metadata"]["deletionGracePeriodSeconds"] = json!(grace);
+                return match self.store.replace(res, marked, Some(rv_of(&current))) {
+                    Ok(marked) => Ok(Deleted::Terminating(marked)),
+                    // Written meanwhile by someone else: start over from the new version.
+                    Err(StoreError::Conflict { .. }) if opts.expected_rv.is_none() => {
+                        self.delete(res, namespace, name, opts)
+                    }
+                    Err(StoreError::NotFound) => Err(ApiError::not_found(rt, name)),
+                    Err(_) => Err(ApiError::conflict(rt, name)),
+                };
             }
             self.store.drop_logs(namespace, name);
         }

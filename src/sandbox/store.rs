@@ -46,6 +46,9 @@ pub struct WatchEvent {
     pub name: String,
     /// The object after the change (for DELETED: its last state, with a new resourceVersion).
     pub object: Arc<Value>,
+    /// The object before the change (`None` for ADDED). Filtered watches need it: an object
+    /// that stops matching a selector is reported as DELETED, one that starts as ADDED.
+    pub prev: Option<Arc<Value>>,
     line: OnceLock<Bytes>,
 }
 
@@ -89,6 +92,8 @@ pub struct Store {
     inner: RwLock<Inner>,
     /// Carries the latest resourceVersion; watchers and controllers wait on it.
     changed: watch::Sender<u64>,
+    /// Bumped on every log append; `pods/log?follow=true` waits on it.
+    log_changed: watch::Sender<u64>,
     history_cap: usize,
 }
 
@@ -98,7 +103,15 @@ struct Inner {
     history: VecDeque<Arc<WatchEvent>>,
     /// Events at or below this RV have been compacted away.
     compacted: u64,
-    logs: HashMap<(String, String, String), Vec<String>>,
+    logs: HashMap<(String, String, String), LogBuf>,
+}
+
+/// A container's retained log lines; `dropped` counts lines rotated away, so followers can
+/// address lines by absolute position.
+#[derive(Default)]
+struct LogBuf {
+    lines: Vec<String>,
+    dropped: u64,
 }
 
 pub const DEFAULT_HISTORY: usize = 20_000;
@@ -112,6 +125,7 @@ impl Default for Store {
 impl Store {
     pub fn new(history_cap: usize) -> Self {
         let (changed, _) = watch::channel(1);
+        let (log_changed, _) = watch::channel(0);
         Store {
             inner: RwLock::new(Inner {
                 rv: 1,
@@ -121,6 +135,7 @@ impl Store {
                 logs: HashMap::new(),
             }),
             changed,
+            log_changed,
             history_cap: history_cap.max(1),
         }
     }
@@ -169,7 +184,15 @@ impl Store {
         stamp(&mut obj, rv);
         let obj = Arc::new(obj);
         inner.objects[res.0 as usize].insert(key.clone(), obj.clone());
-        self.commit(&mut inner, rv, EventType::Added, res, key, obj.clone());
+        self.commit(
+            &mut inner,
+            rv,
+            EventType::Added,
+            res,
+            key,
+            obj.clone(),
+            None,
+        );
         Ok(obj)
     }
 
@@ -195,11 +218,20 @@ impl Store {
             // A no-op write keeps the resourceVersion and emits no event, like the real server.
             return Ok(current.clone());
         }
+        let prev = current.clone();
         let rv = inner.rv + 1;
         stamp(&mut obj, rv);
         let obj = Arc::new(obj);
         inner.objects[res.0 as usize].insert(key.clone(), obj.clone());
-        self.commit(&mut inner, rv, EventType::Modified, res, key, obj.clone());
+        self.commit(
+            &mut inner,
+            rv,
+            EventType::Modified,
+            res,
+            key,
+            obj.clone(),
+            Some(prev),
+        );
         Ok(obj)
     }
 
@@ -222,14 +254,23 @@ impl Store {
             }
         }
         let mut last = (**current).clone();
-        inner.objects[res.0 as usize].remove(&key);
+        let prev = inner.objects[res.0 as usize].remove(&key);
         let rv = inner.rv + 1;
         stamp(&mut last, rv);
         let last = Arc::new(last);
-        self.commit(&mut inner, rv, EventType::Deleted, res, key, last.clone());
+        self.commit(
+            &mut inner,
+            rv,
+            EventType::Deleted,
+            res,
+            key,
+            last.clone(),
+            prev,
+        );
         Ok(last)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn commit(
         &self,
         inner: &mut Inner,
@@ -238,6 +279,7 @@ impl Store {
         res: ResId,
         (namespace, name): ObjKey,
         object: Arc<Value>,
+        prev: Option<Arc<Value>>,
     ) {
         inner.rv = rv;
         inner.history.push_back(Arc::new(WatchEvent {
@@ -247,6 +289,7 @@ impl Store {
             namespace,
             name,
             object,
+            prev,
             line: OnceLock::new(),
         }));
         while inner.history.len() > self.history_cap {
@@ -288,25 +331,49 @@ impl Store {
 
     /// Appends lines to a container's log (what `pods/log` serves).
     pub fn append_log(&self, namespace: &str, pod: &str, container: &str, lines: &[String]) {
-        let mut inner = self.inner.write();
-        let key = (namespace.into(), pod.into(), container.into());
-        let log = inner.logs.entry(key).or_default();
-        log.extend_from_slice(lines);
-        // Bounded like a kubelet's log rotation.
-        if log.len() > 10_000 {
-            let excess = log.len() - 10_000;
-            log.drain(..excess);
+        {
+            let mut inner = self.inner.write();
+            let key = (namespace.into(), pod.into(), container.into());
+            let log = inner.logs.entry(key).or_default();
+            log.lines.extend_from_slice(lines);
+            // Bounded like a kubelet's log rotation.
+            if log.lines.len() > 10_000 {
+                let excess = log.lines.len() - 10_000;
+                log.lines.drain(..excess);
+                log.dropped += excess as u64;
+            }
         }
+        self.log_changed.send_modify(|n| *n += 1);
     }
 
     pub fn log(&self, namespace: &str, pod: &str, container: &str) -> Vec<String> {
+        self.log_from(namespace, pod, container, 0).0
+    }
+
+    /// Lines from absolute position `from` on (positions count rotated-away lines too), and the
+    /// position after the last one returned: what a follower asks for next.
+    pub fn log_from(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: &str,
+        from: u64,
+    ) -> (Vec<String>, u64) {
         let key = (namespace.into(), pod.into(), container.into());
-        self.inner
-            .read()
-            .logs
-            .get(&key)
-            .cloned()
-            .unwrap_or_default()
+        let inner = self.inner.read();
+        match inner.logs.get(&key) {
+            Some(log) => {
+                let end = log.dropped + log.lines.len() as u64;
+                let start = from.saturating_sub(log.dropped).min(log.lines.len() as u64);
+                (log.lines[start as usize..].to_vec(), end)
+            }
+            None => (Vec::new(), from),
+        }
+    }
+
+    /// Notified whenever any log grows.
+    pub fn subscribe_logs(&self) -> watch::Receiver<u64> {
+        self.log_changed.subscribe()
     }
 
     pub fn drop_logs(&self, namespace: &str, pod: &str) {
@@ -415,5 +482,44 @@ mod tests {
             store.events_since(*kinds::CONFIGMAPS, 6).map(|e| e.len()),
             Ok(0)
         );
+    }
+
+    #[test]
+    fn events_carry_the_previous_object_and_logs_have_positions() {
+        let store = Store::new(10);
+        store
+            .insert(*kinds::CONFIGMAPS, cm("a", "1"))
+            .expect("insert");
+        store
+            .replace(*kinds::CONFIGMAPS, cm("a", "2"), None)
+            .expect("replace");
+        store
+            .remove(*kinds::CONFIGMAPS, "shop", "a", None)
+            .expect("remove");
+        let events = store.events_since(*kinds::CONFIGMAPS, 1).expect("retained");
+        assert!(events[0].prev.is_none());
+        assert_eq!(
+            events[1].prev.as_ref().map(|p| &p["data"]["k"]),
+            Some(&json!("1"))
+        );
+        assert_eq!(
+            events[2].prev.as_ref().map(|p| &p["data"]["k"]),
+            Some(&json!("2"))
+        );
+
+        let mut logs = store.subscribe_logs();
+        let lines: Vec<String> = (0..10_005).map(|i| i.to_string()).collect();
+        store.append_log("shop", "p", "c", &lines);
+        assert!(logs.has_changed().unwrap_or(false));
+        // Rotation keeps the last 10,000 lines; positions still count from the first line.
+        let (tail, next) = store.log_from("shop", "p", "c", 10_003);
+        assert_eq!(
+            (tail, next),
+            (vec!["10003".to_string(), "10004".to_string()], 10_005)
+        );
+        let (all, _) = store.log_from("shop", "p", "c", 0);
+        assert_eq!(all.first().map(String::as_str), Some("5"));
+        assert_eq!(store.log_from("shop", "p", "missing", 7), (Vec::new(), 7));
+        logs.mark_unchanged();
     }
 }

@@ -1,12 +1,15 @@
-//! Shared helpers for the registry tests: a real `docker-registry` per test, a seeding client
+//! Shared test helpers. Registry tests: a real `docker-registry` per test, a seeding client
 //! that speaks the distribution API directly (independent of the code under test), and a
 //! proxy that injects faults, adds pagination or demands bearer tokens in front of it.
-#![allow(dead_code)]
+//! Cluster tests (`cluster`): a sandbox cluster served over HTTP with a kubeconfig.
+#![allow(dead_code, unused_imports)] // each test binary uses a different part
 
+pub mod cluster;
 pub mod proxy;
 pub mod registry;
 pub mod seed;
 
+pub use cluster::*;
 pub use proxy::Proxy;
 pub use registry::TestRegistry;
 pub use seed::{ImageSpec, Seed};

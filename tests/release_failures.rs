@@ -316,3 +316,32 @@ async fn a_lost_answer_is_settled_by_re_reading() {
     proxy.stop();
     sb.world.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_names_verb_resource_and_namespace() {
+    let sb = Sandbox::start().await;
+    // RBAC denial: the dev API server refuses writes from clients (reads still work).
+    sb.world
+        .env("dev")
+        .cluster
+        .deny_api_writes
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let run = sb.shipdeck(&["canary", "set", "search", "25", "--env", "dev", "--yes"]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains(
+            "forbidden: patch virtualservices.networking.istio.io in shop (context sandbox-dev): \
+             ask for the release role, or use --read-only"
+        ),
+        "{}",
+        run.stderr
+    );
+    let weights = sb
+        .kubectl("dev", &["get", "virtualservice", "search", "-o", "jsonpath={.spec.http[0].route[*].weight}"])
+        .await;
+    assert_eq!(weights, "90 10");
+    let last = sb.records().pop().expect("journaled");
+    assert_eq!(last.result, Some(Journaled::Failed));
+    assert!(last.error.as_deref().is_some_and(|e| e.starts_with("forbidden: patch")), "{last:?}");
+    sb.world.shutdown().await;
+}

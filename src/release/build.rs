@@ -15,6 +15,11 @@ use super::execute::Progress;
 use super::input::PlanInput;
 use super::plan::{Action, FieldChange, ObjectRef, Plan, Write, WriteBody};
 
+/// Annotations naming what a build Job produces (same strings as `sandbox::builds`, which
+/// the product path must not depend on).
+pub const BUILD_IMAGE: &str = "shipdeck.io/build-image";
+pub const BUILD_COMMIT: &str = "shipdeck.io/build-commit";
+
 /// Length of the commit tag (git's default abbreviation).
 pub const SHORT_SHA: usize = 7;
 
@@ -162,6 +167,10 @@ pub fn plan_build(
                     Value::String(build_env.namespace.clone()),
                 );
             }
+            // What the Job builds, for tools that watch builds (the sandbox's builder pushes
+            // exactly this image when the Job completes).
+            job["metadata"]["annotations"][BUILD_IMAGE] = Value::String(vars.image());
+            job["metadata"]["annotations"][BUILD_COMMIT] = Value::String(vars.commit.clone());
             plan.writes.push(Write {
                 target: ObjectRef::new("batch/v1", "Job", "jobs", &build_env.namespace, &name),
                 resource_version: None,
@@ -403,6 +412,10 @@ mod tests {
             panic!("create")
         };
         assert_eq!(object["metadata"]["name"], "orders-build-3f9c21a");
+        assert_eq!(
+            object["metadata"]["annotations"][BUILD_IMAGE],
+            "reg:5000/dev/orders:3f9c21a"
+        );
         assert!(object["metadata"].get("generateName").is_none());
         assert_eq!(
             object["spec"]["template"]["spec"]["containers"][0]["args"][0],

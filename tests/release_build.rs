@@ -7,7 +7,7 @@ mod release_common;
 use std::path::Path;
 use std::time::Duration;
 
-use release_common::{Sandbox, path_str};
+use release_common::Sandbox;
 use shipdeck::config::{BuildConfig, BuildRunner};
 use shipdeck::registry::{ClientOptions, Registries};
 use shipdeck::release::registry::RegistryOps;
@@ -128,6 +128,5 @@ async fn job_build_streams_its_log_and_pushes_the_image() {
         .kubectl("dev", &["get", "job", "gateway-build-0123456", "-o", "jsonpath={.status.succeeded}"])
         .await;
     assert_eq!(succeeded, "1");
-    let _ = path_str(&template);
     sb.world.shutdown().await;
 }

@@ -326,7 +326,9 @@ async fn forbidden_names_verb_resource_and_namespace() {
         .cluster
         .deny_api_writes
         .store(true, std::sync::atomic::Ordering::SeqCst);
-    let run = sb.shipdeck(&["canary", "set", "search", "25", "--env", "dev", "--yes"]).await;
+    let run = sb
+        .shipdeck(&["canary", "set", "search", "25", "--env", "dev", "--yes"])
+        .await;
     assert_eq!(run.code, 1, "{}", run.stderr);
     assert!(
         run.stderr.contains(
@@ -337,11 +339,25 @@ async fn forbidden_names_verb_resource_and_namespace() {
         run.stderr
     );
     let weights = sb
-        .kubectl("dev", &["get", "virtualservice", "search", "-o", "jsonpath={.spec.http[0].route[*].weight}"])
+        .kubectl(
+            "dev",
+            &[
+                "get",
+                "virtualservice",
+                "search",
+                "-o",
+                "jsonpath={.spec.http[0].route[*].weight}",
+            ],
+        )
         .await;
     assert_eq!(weights, "90 10");
     let last = sb.records().pop().expect("journaled");
     assert_eq!(last.result, Some(Journaled::Failed));
-    assert!(last.error.as_deref().is_some_and(|e| e.starts_with("forbidden: patch")), "{last:?}");
+    assert!(
+        last.error
+            .as_deref()
+            .is_some_and(|e| e.starts_with("forbidden: patch")),
+        "{last:?}"
+    );
     sb.world.shutdown().await;
 }

@@ -1,6 +1,8 @@
 //! Command line: the console by default, the sandbox, and headless release commands that
 //! scripts and CI call (same planners and executor as the console).
 
+pub mod sandbox;
+
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
@@ -42,13 +44,17 @@ pub enum Command {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum SandboxCommand {}
+pub enum SandboxCommand {
+    /// Serve the simulated clusters and registry until Ctrl-C; writes a kubeconfig and a
+    /// shipdeck.toml describing them.
+    Serve(sandbox::ServeArgs),
+}
 
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => Ok(0),
-        Some(Command::Sandbox(cmd)) => match cmd {},
+        Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
         Some(Command::Release(cmd)) => {
             let globals = actions::Globals {
                 config: cli.config,

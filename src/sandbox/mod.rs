@@ -14,4 +14,6 @@ pub mod kubeconfig;
 pub mod ops;
 pub mod registry;
 pub mod resources;
+pub mod scenario;
 pub mod store;
+pub mod world;

@@ -1,0 +1,247 @@
+//! The whole simulated world: one cluster (store, API semantics, controllers, API server)
+//! per environment, the OCI registry, and the clock they share.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jiff::{SignedDuration, Timestamp};
+use tokio::task::JoinHandle;
+
+use super::api::{ApiServer, ServeOptions};
+use super::clock::Clock;
+use super::controllers::{Controllers, SimConfig};
+use super::kubeconfig::{KubeContext, write_kubeconfig};
+use super::ops::Cluster;
+use super::registry::{Registry, RegistryImages, RegistryServer};
+use super::scenario::Scenario;
+use super::scenario::catalog::ENVS;
+use super::store::Store;
+use crate::config::Config;
+
+#[derive(Debug, Clone)]
+pub struct WorldOptions {
+    pub scenario: Scenario,
+    /// Deterministic time: the clock stands still unless [`World::advance`] moves it, and
+    /// "now" is [`Clock::epoch`]. Otherwise real time at `speed`.
+    pub manual_clock: bool,
+    pub speed: f64,
+    /// API servers on `port_base`, `+1`, `+2`; the registry on `+3`. `None`: ephemeral ports.
+    pub port_base: Option<u16>,
+    /// Bearer token the API servers require (none by default).
+    pub token: Option<String>,
+    pub sim: SimConfig,
+}
+
+impl Default for WorldOptions {
+    fn default() -> Self {
+        WorldOptions {
+            scenario: Scenario::Demo,
+            manual_clock: false,
+            speed: 1.0,
+            port_base: None,
+            token: None,
+            sim: SimConfig::default(),
+        }
+    }
+}
+
+/// One environment's simulated cluster.
+pub struct SimEnv {
+    pub name: String,
+    pub cluster: Arc<Cluster>,
+    pub controllers: Arc<Controllers>,
+    server: Option<ApiServer>,
+    control_loop: Option<JoinHandle<()>>,
+}
+
+impl SimEnv {
+    /// `http://127.0.0.1:PORT` of this environment's API server.
+    pub fn url(&self) -> String {
+        self.server.as_ref().map(ApiServer::url).unwrap_or_default()
+    }
+
+    pub fn context(&self) -> String {
+        format!("sandbox-{}", self.name)
+    }
+}
+
+pub struct World {
+    pub clock: Clock,
+    pub envs: Vec<SimEnv>,
+    pub registry: Arc<Registry>,
+    /// `127.0.0.1:PORT`; images in the clusters reference it.
+    pub registry_host: String,
+    registry_server: Option<RegistryServer>,
+    pub scenario: Scenario,
+    pub token: Option<String>,
+}
+
+fn loopback(port_base: Option<u16>, offset: u16) -> SocketAddr {
+    let port = port_base.map_or(0, |p| p.saturating_add(offset));
+    SocketAddr::from((Ipv4Addr::LOCALHOST, port))
+}
+
+impl World {
+    /// Builds the world, plays the scenario's history, then starts serving.
+    pub async fn start(opts: WorldOptions) -> std::io::Result<World> {
+        let registry = Registry::new();
+        let registry_server =
+            super::registry::serve(registry.clone(), loopback(opts.port_base, 3)).await?;
+        let registry_host = registry_server.host();
+        let now = if opts.manual_clock {
+            Clock::epoch()
+        } else {
+            Timestamp::now()
+        };
+        let clock = Clock::manual(now - opts.scenario.history());
+        let images = Arc::new(RegistryImages::new(registry.clone(), registry_host.clone()));
+        let envs = ENVS
+            .iter()
+            .map(|name| {
+                let cluster = Arc::new(Cluster::new(
+                    *name,
+                    Arc::new(Store::default()),
+                    clock.clone(),
+                ));
+                let controllers =
+                    Controllers::new(cluster.clone(), images.clone(), opts.sim.clone());
+                SimEnv {
+                    name: name.to_string(),
+                    cluster,
+                    controllers,
+                    server: None,
+                    control_loop: None,
+                }
+            })
+            .collect();
+        let mut world = World {
+            clock: clock.clone(),
+            envs,
+            registry,
+            registry_host,
+            registry_server: Some(registry_server),
+            scenario: opts.scenario.clone(),
+            token: opts.token.clone(),
+        };
+        let started = std::time::Instant::now();
+        opts.scenario.populate(&world);
+        tracing::info!(scenario = ?opts.scenario, took = ?started.elapsed(), "sandbox populated");
+        if !opts.manual_clock {
+            clock.switch_to_real(opts.speed);
+        }
+        for (i, env) in world.envs.iter_mut().enumerate() {
+            let serve = ServeOptions {
+                addr: loopback(opts.port_base, i as u16),
+                token: opts.token.clone(),
+            };
+            env.server = Some(super::api::serve(env.cluster.clone(), serve).await?);
+            env.control_loop = Some(env.controllers.spawn());
+        }
+        Ok(world)
+    }
+
+    pub fn env(&self, name: &str) -> &SimEnv {
+        self.try_env(name)
+            .unwrap_or_else(|| panic!("the sandbox has no environment {name:?}"))
+    }
+
+    pub fn try_env(&self, name: &str) -> Option<&SimEnv> {
+        self.envs.iter().find(|e| e.name == name)
+    }
+
+    /// Runs every environment's controllers at the current time.
+    pub fn settle(&self) -> Option<Timestamp> {
+        self.envs
+            .iter()
+            .filter_map(|e| e.controllers.settle())
+            .min()
+    }
+
+    /// Moves the clock to `t` (never backwards) and settles, without stopping on the way.
+    pub fn jump_to(&self, t: Timestamp) {
+        self.clock.set(t);
+        self.settle();
+    }
+
+    /// Moves time forward by `by`, stopping at every instant a controller asked to run.
+    pub fn advance(&self, by: Duration) {
+        let targets: Vec<&SimEnv> = self.envs.iter().collect();
+        step_through(&self.clock, &targets, by);
+    }
+
+    /// Like [`World::advance`] but only runs one environment's controllers (the others catch
+    /// up when next settled); scenarios use it to play one rollout quickly.
+    pub fn advance_env(&self, env: &str, by: Duration) {
+        step_through(&self.clock, &[self.env(env)], by);
+    }
+
+    /// The `shipdeck.toml` describing this world.
+    pub fn config(&self) -> Config {
+        self.scenario.config(&self.registry_host, None)
+    }
+
+    /// Writes `kubeconfig` and `shipdeck.toml` (which points at the kubeconfig beside it).
+    pub fn write_files(&self, kubeconfig: &Path) -> std::io::Result<PathBuf> {
+        if let Some(dir) = kubeconfig.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let contexts: Vec<KubeContext> = self
+            .envs
+            .iter()
+            .map(|e| KubeContext {
+                name: e.context(),
+                server: e.url(),
+                token: self.token.clone(),
+                namespace: Some(super::scenario::catalog::NAMESPACE.to_string()),
+            })
+            .collect();
+        write_kubeconfig(kubeconfig, &contexts)?;
+        let mut config = self.config();
+        config.kubeconfig = kubeconfig.file_name().map(PathBuf::from);
+        let toml_path = kubeconfig.with_file_name("shipdeck.toml");
+        std::fs::write(&toml_path, header() + &config.to_toml())?;
+        Ok(toml_path)
+    }
+
+    /// Stops servers and controller loops (open watches end).
+    pub async fn shutdown(mut self) {
+        for env in &mut self.envs {
+            if let Some(handle) = env.control_loop.take() {
+                handle.abort();
+            }
+            if let Some(server) = env.server.take() {
+                server.shutdown().await;
+            }
+        }
+        if let Some(server) = self.registry_server.take() {
+            server.shutdown().await;
+        }
+    }
+}
+
+fn header() -> String {
+    "# Written by `shipdeck sandbox serve`: the simulated world's environments, services and\n\
+     # registry. Point any shipdeck command at it with --config.\n\n"
+        .to_string()
+}
+
+fn step_through(clock: &Clock, envs: &[&SimEnv], by: Duration) {
+    let target = clock.now() + SignedDuration::try_from(by).unwrap_or(SignedDuration::MAX);
+    // Bounded so a controller that keeps asking for "now" cannot spin forever.
+    for _ in 0..100_000 {
+        let next = envs.iter().filter_map(|e| e.controllers.settle()).min();
+        let now = clock.now();
+        match next {
+            Some(t) if t < target => clock.set(t.max(now + SignedDuration::from_millis(1))),
+            _ => {
+                clock.set(target);
+                for env in envs {
+                    env.controllers.settle();
+                }
+                return;
+            }
+        }
+    }
+}

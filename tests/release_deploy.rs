@@ -114,7 +114,7 @@ async fn deploy_then_roll_back_as_kubectl_sees_it() {
         .await;
     let cause_line = history
         .lines()
-        .last()
+        .rfind(|l| !l.trim().is_empty())
         .expect("history has rows")
         .to_string();
     assert!(

@@ -12,6 +12,7 @@ use shipdeck::config::{BuildConfig, BuildRunner};
 use shipdeck::registry::{ClientOptions, Registries};
 use shipdeck::release::registry::RegistryOps;
 use shipdeck::sandbox::builds::build_hook;
+use shipdeck::sandbox::registry::ImageSpec;
 
 /// Pushes a one-layer image with curl: `push.sh REGISTRY_PREFIX REPOSITORY TAG COMMIT`.
 const PUSH_SH: &str = r#"set -eu
@@ -43,12 +44,19 @@ fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "dev@example.com")
         .output()
         .expect("git runs");
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 
 async fn digest(image: &str) -> Option<String> {
-    Registries::new(ClientOptions::default()).digest(image).await.expect("registry answers")
+    Registries::new(ClientOptions::default())
+        .digest(image)
+        .await
+        .expect("registry answers")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -63,7 +71,11 @@ async fn command_build_pushes_a_commit_tag_that_then_deploys() {
     let commit = git(&src, &["rev-parse", "HEAD"]);
     let tag = &commit[..7];
     sb.edit_config(|c| {
-        let gateway = c.services.iter_mut().find(|s| s.name == "gateway").expect("gateway");
+        let gateway = c
+            .services
+            .iter_mut()
+            .find(|s| s.name == "gateway")
+            .expect("gateway");
         gateway.build = Some(BuildConfig {
             runner: BuildRunner::Command,
             command: Some("sh push.sh {registry} {repository} {tag} {commit}".into()),
@@ -75,18 +87,42 @@ async fn command_build_pushes_a_commit_tag_that_then_deploys() {
 
     let run = sb.shipdeck(&["build", "gateway"]).await;
     run.ok();
-    assert!(run.stdout.contains(&format!("Build gateway {tag} (dev)")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("Build gateway {tag} (dev)")),
+        "{}",
+        run.stdout
+    );
     let image = format!("{}/dev/gateway:{tag}", sb.world.registry_host);
-    assert!(run.stderr.contains(&format!("pushed {image}")), "the command's output is streamed:\n{}", run.stderr);
+    assert!(
+        run.stderr.contains(&format!("pushed {image}")),
+        "the command's output is streamed:\n{}",
+        run.stderr
+    );
     assert!(digest(&image).await.is_some(), "{image} is in the registry");
 
     let run = sb
-        .shipdeck_advancing(&["deploy", "gateway", tag, "--env", "dev", "--yes", "--wait"], Duration::from_secs(5))
+        .shipdeck_advancing(
+            &["deploy", "gateway", tag, "--env", "dev", "--yes", "--wait"],
+            Duration::from_secs(5),
+        )
         .await;
     run.ok();
-    assert!(run.stdout.contains(&format!("{image} is sha256:")), "the plan shows the digest:\n{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("{image} is sha256:")),
+        "the plan shows the digest:\n{}",
+        run.stdout
+    );
     let running = sb
-        .kubectl("dev", &["get", "deployment", "gateway", "-o", "jsonpath={.spec.template.spec.containers[0].image}"])
+        .kubectl(
+            "dev",
+            &[
+                "get",
+                "deployment",
+                "gateway",
+                "-o",
+                "jsonpath={.spec.template.spec.containers[0].image}",
+            ],
+        )
         .await;
     assert_eq!(running, image);
     sb.world.shutdown().await;
@@ -95,10 +131,14 @@ async fn command_build_pushes_a_commit_tag_that_then_deploys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn job_build_streams_its_log_and_pushes_the_image() {
     let sb = Sandbox::start().await;
+    sb.world.env("dev").controllers.on_job_complete(build_hook(
+        sb.world.registry.clone(),
+        sb.world.registry_host.clone(),
+    ));
+    // The builder image the Job runs (what kaniko or buildkit would be in a real cluster).
     sb.world
-        .env("dev")
-        .controllers
-        .on_job_complete(build_hook(sb.world.registry.clone(), sb.world.registry_host.clone()));
+        .registry
+        .seed("dev/builder", &["v1"], &ImageSpec::default());
     let template = sb.config_path.with_file_name("build-job.yaml");
     std::fs::write(
         &template,
@@ -106,7 +146,11 @@ async fn job_build_streams_its_log_and_pushes_the_image() {
     )
     .expect("job template");
     sb.edit_config(|c| {
-        let gateway = c.services.iter_mut().find(|s| s.name == "gateway").expect("gateway");
+        let gateway = c
+            .services
+            .iter_mut()
+            .find(|s| s.name == "gateway")
+            .expect("gateway");
         gateway.build = Some(BuildConfig {
             runner: BuildRunner::Job,
             command: None,
@@ -117,15 +161,35 @@ async fn job_build_streams_its_log_and_pushes_the_image() {
     });
     let commit = "0123456789abcdef0123456789abcdef01234567";
     let run = sb
-        .shipdeck_advancing(&["build", "gateway", "--commit", commit, "--wait"], Duration::from_secs(2))
+        .shipdeck_advancing(
+            &["build", "gateway", "--commit", commit, "--wait"],
+            Duration::from_secs(2),
+        )
         .await;
     run.ok();
     let image = format!("{}/dev/gateway:0123456", sb.world.registry_host);
-    assert!(run.stderr.contains("job finished successfully"), "the pod's log is streamed:\n{}", run.stderr);
-    assert!(run.stderr.contains(&format!("pushed {image}@sha256:")), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("job finished successfully"),
+        "the pod's log is streamed:\n{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(&format!("pushed {image}@sha256:")),
+        "{}",
+        run.stderr
+    );
     assert!(digest(&image).await.is_some());
     let succeeded = sb
-        .kubectl("dev", &["get", "job", "gateway-build-0123456", "-o", "jsonpath={.status.succeeded}"])
+        .kubectl(
+            "dev",
+            &[
+                "get",
+                "job",
+                "gateway-build-0123456",
+                "-o",
+                "jsonpath={.status.succeeded}",
+            ],
+        )
         .await;
     assert_eq!(succeeded, "1");
     sb.world.shutdown().await;

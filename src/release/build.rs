@@ -269,6 +269,7 @@ pub async fn follow_job(
     // Log lines arrive from a task of their own (the watch loop owns `progress`).
     let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
     let mut streaming: Option<String> = None;
+    let mut last_warning: Option<String> = None;
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
     let sleep = async {
         match deadline {
@@ -308,6 +309,14 @@ pub async fn follow_job(
                         let started = pod.status.as_ref().and_then(|s| s.phase.as_deref())
                             .is_some_and(|p| p != "Pending");
                         let pod_name = pod.metadata.name.clone().unwrap_or_default();
+                        // A builder that cannot start (image pull, scheduling) says so.
+                        let warning = super::wait::pod_warning([&pod]);
+                        if warning != last_warning {
+                            if let Some(w) = &warning {
+                                progress(Progress::Log { line: format!("(Warning: {w})") });
+                            }
+                            last_warning = warning;
+                        }
                         if started && streaming.as_deref() != Some(pod_name.as_str()) {
                             streaming = Some(pod_name.clone());
                             let (api, tx) = (pods.clone(), lines_tx.clone());

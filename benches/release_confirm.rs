@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use shipdeck::config::load_file;
 use shipdeck::registry::{ClientOptions, Registries};
 use shipdeck::release::{
-    Action, Journal, Outcome, ReleaseContext, ReleaseRequest, execute, plan_request,
+    Action, Journal, Outcome, Progress, ReleaseContext, ReleaseRequest, execute, plan_request,
 };
 use shipdeck::sandbox::world::{World, WorldOptions};
 
@@ -32,16 +32,26 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 async fn measure(ctx: &ReleaseContext, name: &str, requests: impl Fn(usize) -> ReleaseRequest) {
     let mut times = Vec::with_capacity(RUNS);
+    let mut retried = 0;
     for i in 0..RUNS {
+        // A person reads the plan before confirming: the controllers finish reacting to the
+        // previous write meanwhile (not measured).
+        tokio::time::sleep(Duration::from_millis(100)).await;
         let plan = plan_request(&requests(i), ctx).await.expect("plan");
         let started = Instant::now();
-        let outcome = execute(&plan, ctx, &mut |_| {}).await.expect("execute");
+        let mut conflict = false;
+        let outcome = execute(&plan, ctx, &mut |p| {
+            conflict |= matches!(p, Progress::Retrying { .. });
+        })
+        .await
+        .expect("execute");
         times.push(started.elapsed());
+        retried += usize::from(conflict);
         assert!(matches!(outcome, Outcome::Applied { .. }), "{outcome:?}");
     }
     times.sort();
     println!(
-        "{name:<28} n={RUNS}  p50 {:>7.2?}  p90 {:>7.2?}  p99 {:>7.2?}  max {:>7.2?}",
+        "{name:<28} n={RUNS}  p50 {:>7.2?}  p90 {:>7.2?}  p99 {:>7.2?}  max {:>7.2?}  (409-retried: {retried})",
         percentile(&times, 0.5),
         percentile(&times, 0.9),
         percentile(&times, 0.99),

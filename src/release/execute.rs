@@ -5,7 +5,8 @@
 //!   anything is sent.
 //! - 409 Conflict: re-observe and re-plan with the same planner. A different plan is handed
 //!   back (`Outcome::Replanned`) for the caller to show and ask again; the same plan is
-//!   retried once with the fresh resourceVersions.
+//!   retried with the fresh resourceVersions — a few times, since a Deployment mid-rollout
+//!   gets a new resourceVersion with every status update its controller writes.
 //! - 403: an error naming verb, resource, namespace and context.
 //! - No answer (timeout, connection lost): journaled `unknown` and never blindly re-sent. A
 //!   re-read decides: the target state already there is journaled `applied`; otherwise the
@@ -24,6 +25,9 @@ use super::error::{Failure, ReleaseError};
 use super::observe::api_error;
 use super::plan::{Plan, Write, WriteBody};
 use super::registry::RegistryOps;
+
+/// Conflicts tolerated when every re-plan is the same decision (only versions moved).
+const MAX_SAME_PLAN_RETRIES: usize = 4;
 
 /// Field manager shipdeck's writes are recorded under.
 pub const FIELD_MANAGER: &str = "shipdeck";
@@ -283,7 +287,7 @@ pub async fn execute(
     }
     // The writes still to send; replaced by fresh ones when a conflict re-plans identically.
     let mut pending: Vec<Write> = plan.writes.clone();
-    let mut retried = false;
+    let mut retries = 0;
     let mut index = 0;
     while index < pending.len() {
         let write = pending[index].clone();
@@ -325,13 +329,17 @@ pub async fn execute(
                         applied: index,
                     });
                 }
-                if retried {
+                if retries == MAX_SAME_PLAN_RETRIES {
                     return Err(ReleaseError::Other(format!(
-                        "{target} kept changing while shipdeck wrote it (409 twice); try again"
+                        "{target} kept changing while shipdeck wrote it ({} conflicts in a \
+                         row, the plan unchanged each time); try again",
+                        retries + 1
                     )));
                 }
-                retried = true;
+                retries += 1;
                 progress(Progress::Retrying { target });
+                // Let a controller's burst of status writes pass before the next attempt.
+                tokio::time::sleep(Duration::from_millis(20 * retries as u64)).await;
                 pending.truncate(index);
                 pending.extend(fresh.writes);
             }

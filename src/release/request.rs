@@ -438,3 +438,34 @@ impl Replanner for MarkReplanner<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn assert_send<T: Send>(_: &T) {}
+
+    /// The console runs these on a spawned task: they must stay `Send`.
+    #[allow(dead_code)]
+    fn futures_are_send(ctx: &ReleaseContext, plan: &Plan, req: &ReleaseRequest) {
+        let mut progress = |_: Progress| {};
+        assert_send(&plan_request(req, ctx));
+        assert_send(&execute(plan, ctx, &mut progress));
+        assert_send(&follow(plan, ctx, None, &mut progress));
+    }
+
+    #[test]
+    fn requests_round_trip_as_json() {
+        let req = ReleaseRequest {
+            service: "orders".into(),
+            env: "prod".into(),
+            action: Action::CanarySet { percent: 25 },
+        };
+        let text = serde_json::to_string(&req).expect("serialize");
+        assert_eq!(
+            text,
+            r#"{"service":"orders","env":"prod","action":{"kind":"canary-set","percent":25}}"#
+        );
+        assert_eq!(serde_json::from_str::<ReleaseRequest>(&text).ok(), Some(req));
+    }
+}

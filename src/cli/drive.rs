@@ -120,29 +120,24 @@ fn fail(flow: &Flow, plan: &Plan, err: &ReleaseError) -> i32 {
 /// Confirms, executes and follows `plan`. Returns the exit code.
 pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
     let tty = std::io::stdin().is_terminal();
-    {
-        if flow.output == Output::Text {
-            print!("{plan}");
-        }
-        if flow.dry_run {
-            emit(flow, &plan, "dry-run: nothing was sent", None);
-            return EXIT_OK;
-        }
-        if plan.is_noop() {
-            emit(flow, &plan, "nothing to change", None);
-            return EXIT_OK;
-        }
-        let env = ctx.env(&plan.env).map(|e| e.read_only).unwrap_or(false);
-        // Read-only is refused by the executor (journaled) before any question is asked.
-        if !(ctx.read_only || env) {
-            let needed = confirm::required(&plan);
-            let confirmed = match confirm::cli_decision(
-                &needed,
-                &plan.env,
-                flow.yes,
-                flow.confirm.as_deref(),
-                tty,
-            ) {
+    if flow.output == Output::Text {
+        print!("{plan}");
+    }
+    if flow.dry_run {
+        emit(flow, &plan, "dry-run: nothing was sent", None);
+        return EXIT_OK;
+    }
+    if plan.is_noop() {
+        emit(flow, &plan, "nothing to change", None);
+        return EXIT_OK;
+    }
+    let env = ctx.env(&plan.env).map(|e| e.read_only).unwrap_or(false);
+    // Read-only is refused by the executor (journaled) before any question is asked.
+    if !(ctx.read_only || env) {
+        let needed = confirm::required(&plan);
+        let confirmed =
+            match confirm::cli_decision(&needed, &plan.env, flow.yes, flow.confirm.as_deref(), tty)
+            {
                 Decision::Proceed => true,
                 Decision::Ask(c) => ask(&c, &plan.env),
                 Decision::Refuse(reason) => {
@@ -151,62 +146,60 @@ pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
                     return EXIT_REFUSED;
                 }
             };
-            if !confirmed {
-                let reason = "refused: not confirmed; nothing was sent".to_string();
-                let _ = ctx.journal.append(&Record::refused(&plan, reason.clone()));
-                emit(flow, &plan, "refused", Some(&reason));
-                return EXIT_REFUSED;
-            }
+        if !confirmed {
+            let reason = "refused: not confirmed; nothing was sent".to_string();
+            let _ = ctx.journal.append(&Record::refused(&plan, reason.clone()));
+            emit(flow, &plan, "refused", Some(&reason));
+            return EXIT_REFUSED;
         }
-        match crate::release::execute(&plan, ctx, &mut print_progress).await {
-            Ok(Outcome::Applied { plan: applied }) => {
-                if flow.wait && !applied.follow.is_empty() {
-                    if let Err(e) =
-                        crate::release::follow(&applied, ctx, flow.timeout, &mut print_progress)
-                            .await
-                    {
-                        return fail(flow, &applied, &e);
-                    }
+    }
+    match crate::release::execute(&plan, ctx, &mut print_progress).await {
+        Ok(Outcome::Applied { plan: applied }) => {
+            if flow.wait && !applied.follow.is_empty() {
+                if let Err(e) =
+                    crate::release::follow(&applied, ctx, flow.timeout, &mut print_progress).await
+                {
+                    return fail(flow, &applied, &e);
                 }
-                emit(flow, &applied, "applied", None);
-                EXIT_OK
             }
-            Ok(Outcome::Skipped { plan }) => {
-                emit(flow, &plan, "nothing to change", None);
-                EXIT_OK
-            }
-            Ok(Outcome::Replanned {
-                plan: fresh,
-                applied,
-            }) => {
-                eprintln!(
-                    "shipdeck: the cluster changed since the plan was made ({applied} write(s) \
-                     applied before that); this is the new plan:"
+            emit(flow, &applied, "applied", None);
+            EXIT_OK
+        }
+        Ok(Outcome::Skipped { plan }) => {
+            emit(flow, &plan, "nothing to change", None);
+            EXIT_OK
+        }
+        Ok(Outcome::Replanned {
+            plan: fresh,
+            applied,
+        }) => {
+            eprintln!(
+                "shipdeck: the cluster changed since the plan was made ({applied} write(s) \
+                 applied before that); this is the new plan:"
+            );
+            if !tty {
+                if flow.output == Output::Text {
+                    print!("{fresh}");
+                }
+                emit(
+                    flow,
+                    &fresh,
+                    "changed",
+                    Some(
+                        "the plan changed and there is no terminal to ask again; review it and run the command again",
+                    ),
                 );
-                if !tty {
-                    if flow.output == Output::Text {
-                        print!("{fresh}");
-                    }
-                    emit(
-                        flow,
-                        &fresh,
-                        "changed",
-                        Some(
-                            "the plan changed and there is no terminal to ask again; review it and run the command again",
-                        ),
-                    );
-                    EXIT_CHANGED
-                } else {
-                    // Ask again, on the terminal, about the new plan.
-                    let again = Flow {
-                        yes: false,
-                        confirm: None,
-                        ..flow.clone()
-                    };
-                    Box::pin(drive(ctx, fresh, &again)).await
-                }
+                EXIT_CHANGED
+            } else {
+                // Ask again, on the terminal, about the new plan.
+                let again = Flow {
+                    yes: false,
+                    confirm: None,
+                    ..flow.clone()
+                };
+                Box::pin(drive(ctx, fresh, &again)).await
             }
-            Err(e) => fail(flow, &plan, &e),
         }
+        Err(e) => fail(flow, &plan, &e),
     }
 }

@@ -2,6 +2,20 @@
 //! executor that applies a plan with resourceVersion preconditions, the rollout follower, the
 //! audit journal and the confirmation policy. The console and the headless CLI both go
 //! through [`request`].
+//!
+//! For the console, one action is:
+//! 1. `ReleaseContext::connect(config, read_only, Journal::open_default()?)` once at start;
+//! 2. a key becomes a [`ReleaseRequest`]; [`plan_request`] (fresh reads) or [`plan_observed`]
+//!    (the console's own snapshot) gives a [`Plan`]; `Display` is the preflight diff;
+//! 3. [`confirm::required`] says what the dialog asks ([`Confirmation`]); [`confirm::accepts`]
+//!    checks the answer;
+//! 4. on a runner task, [`execute`] with a progress callback that forwards [`Progress`]
+//!    events to the app loop; [`Outcome::Replanned`] means "show this new plan and ask again";
+//! 5. [`follow`] for `plan.follow` (rollout status lines, then the rolled-out marker).
+//!
+//! Read-only state for greying keys: `ctx.read_only || env.read_only`. Revisions and the
+//! last known good for the revisions pane: [`revisions::history`], [`revisions::last_good`];
+//! canary weights as the cluster has them: [`traffic::traffic`].
 
 pub mod audit;
 pub mod blue_green;

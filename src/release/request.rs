@@ -466,6 +466,9 @@ mod tests {
             text,
             r#"{"service":"orders","env":"prod","action":{"kind":"canary-set","percent":25}}"#
         );
-        assert_eq!(serde_json::from_str::<ReleaseRequest>(&text).ok(), Some(req));
+        assert_eq!(
+            serde_json::from_str::<ReleaseRequest>(&text).ok(),
+            Some(req)
+        );
     }
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod logging;
 pub mod model;
 pub mod registry;
+pub mod release;
 pub mod sandbox;
 pub mod screenshot;
 pub mod theme;

@@ -8,11 +8,17 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use color_eyre::Result;
 
+pub mod actions;
+mod build;
+pub mod drive;
+mod status;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shipdeck",
     version,
-    about = "A terminal release console for Kubernetes microservices"
+    about = "A terminal release console for Kubernetes microservices",
+    after_help = drive::EXIT_CODES
 )]
 pub struct Cli {
     /// shipdeck.toml to use (default: ./shipdeck.toml, then $XDG_CONFIG_HOME/shipdeck/).
@@ -37,6 +43,8 @@ pub enum Command {
     /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    #[command(flatten)]
+    Release(actions::ReleaseCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -51,5 +59,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => Ok(0),
         Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
+        Some(Command::Release(cmd)) => {
+            let globals = actions::Globals {
+                config: cli.config,
+                read_only: cli.read_only,
+            };
+            Ok(actions::run(globals, cmd).await)
+        }
     }
 }

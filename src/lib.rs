@@ -11,8 +11,11 @@ pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod registry;
+pub mod release;
 pub mod sandbox;
 pub mod screenshot;
+pub mod theme;
+pub mod tui;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before
 /// the first client is built (see toolchain notes). Safe to call more than once.

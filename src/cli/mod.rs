@@ -8,11 +8,17 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 use color_eyre::Result;
 
+pub mod actions;
+mod build;
+pub mod drive;
+mod status;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "shipdeck",
     version,
-    about = "A terminal release console for Kubernetes microservices"
+    about = "A terminal release console for Kubernetes microservices",
+    after_help = drive::EXIT_CODES
 )]
 pub struct Cli {
     /// shipdeck.toml to use (default: ./shipdeck.toml, then $XDG_CONFIG_HOME/shipdeck/).
@@ -21,6 +27,10 @@ pub struct Cli {
     /// Refuse every write to clusters and registries.
     #[arg(long, global = true)]
     pub read_only: bool,
+    /// Console theme: dark, light, high-contrast, colorblind, or a theme file
+    /// (default: `console.theme` in the config). NO_COLOR is respected.
+    #[arg(long, global = true, value_name = "NAME|FILE")]
+    pub theme: Option<String>,
     /// Log file (default: $XDG_STATE_HOME/shipdeck/shipdeck.log).
     #[arg(long, global = true, value_name = "PATH")]
     pub log_file: Option<PathBuf>,
@@ -33,6 +43,8 @@ pub enum Command {
     /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    #[command(flatten)]
+    Release(actions::ReleaseCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -47,5 +59,12 @@ pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => Ok(0),
         Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
+        Some(Command::Release(cmd)) => {
+            let globals = actions::Globals {
+                config: cli.config,
+                read_only: cli.read_only,
+            };
+            Ok(actions::run(globals, cmd).await)
+        }
     }
 }

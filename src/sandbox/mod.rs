@@ -4,6 +4,7 @@
 //! knows it is simulated.
 
 pub mod api;
+pub mod builds;
 pub mod clock;
 pub mod controllers;
 pub mod defaults;

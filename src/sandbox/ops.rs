@@ -3,7 +3,7 @@
 //! preconditions, graceful pod deletion and background garbage collection.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
@@ -19,6 +19,9 @@ pub struct Cluster {
     pub name: String,
     pub store: Arc<Store>,
     pub clock: Clock,
+    /// Simulated RBAC denial: the API server answers every write from a client with 403
+    /// (controllers, which call these methods directly, still write).
+    pub deny_api_writes: AtomicBool,
     uids: AtomicU64,
 }
 
@@ -70,6 +73,7 @@ impl Cluster {
             name: name.into(),
             store,
             clock,
+            deny_api_writes: AtomicBool::new(false),
             uids: AtomicU64::new(0),
         }
     }

@@ -245,6 +245,25 @@ async fn dispatch(ctx: &Arc<Ctx>, req: Request) -> Result<Response, ApiError> {
 
 async fn resource(ctx: &Arc<Ctx>, req: ResourceRequest) -> Result<Response, ApiError> {
     let r = &req.route;
+    if ctx
+        .cluster
+        .deny_api_writes
+        .load(std::sync::atomic::Ordering::SeqCst)
+    {
+        let verb = match (&req.method, &r.name) {
+            (&Method::POST, _) => Some("create"),
+            (&Method::PUT, _) => Some("update"),
+            (&Method::PATCH, _) => Some("patch"),
+            (&Method::DELETE, None) => Some("deletecollection"),
+            (&Method::DELETE, Some(_)) => Some("delete"),
+            _ => None,
+        };
+        if let Some(verb) = verb {
+            // The kubeconfig the sandbox writes names its user after the context.
+            let user = format!("sandbox-{}", ctx.cluster.name);
+            return Err(ApiError::forbidden(verb, r.res.get(), r.ns(), &user));
+        }
+    }
     match (&req.method, &r.name, r.sub) {
         (&Method::GET, None, None) if req.params.watch || r.watch_prefix => watch::serve(ctx, &req),
         (&Method::GET, Some(_), None) if req.params.watch || r.watch_prefix => {

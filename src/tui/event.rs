@@ -1,0 +1,80 @@
+//! Everything that reaches the app loop. Producers (kube watchers, registry pollers, log
+//! streams, the release runner) send [`AppEvent`]s over one channel; terminal input and the
+//! clock are turned into events by the loop itself.
+
+use jiff::Timestamp;
+use ratatui::crossterm::event::Event as TerminalEvent;
+
+use crate::cluster::ClusterEvent;
+use crate::registry::RegistryEvent;
+
+#[derive(Debug, Clone)]
+pub enum AppEvent {
+    /// A key, mouse or resize event from the terminal.
+    Input(TerminalEvent),
+    Cluster(ClusterEvent),
+    Registry(RegistryEvent),
+    /// New lines of the log stream started by `Command::StreamLogs`.
+    Logs {
+        env: String,
+        pod: String,
+        lines: Vec<String>,
+    },
+    /// The log stream ended (pod gone, error): shown as the last line.
+    LogsEnded {
+        env: String,
+        pod: String,
+        reason: String,
+    },
+    /// A write shipdeck sent, for the Actions panel (the same record goes to the audit log).
+    ActionLogged(ActionRecord),
+    /// Progress of a `Command::Release`; stays in the Rollout panel until `done`.
+    ReleaseProgress {
+        id: u64,
+        message: String,
+        done: bool,
+        failed: bool,
+    },
+    /// The release runner asks the user to confirm a plan before writing.
+    Confirm(ConfirmRequest),
+    /// Something the user should read (a failed command, a hint), shown in the footer.
+    Notice {
+        message: String,
+        error: bool,
+    },
+    /// The clock moved (ages, header clock) or a registry refresh is due.
+    Tick(Timestamp),
+    RefreshTags,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActionRecord {
+    pub time: Timestamp,
+    pub env: String,
+    /// `PATCH`, `PUT`, `POST`, `registry copy`…
+    pub method: String,
+    /// `deployments/orders` in `shop`.
+    pub object: String,
+    pub result: Result<String, String>,
+}
+
+/// A plan to confirm, as the release layer computed it: what will change, where.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfirmRequest {
+    pub id: u64,
+    /// `Deploy orders v1.5.0 → prod`.
+    pub title: String,
+    pub env: String,
+    pub namespace: String,
+    pub changes: Vec<PlanChange>,
+    /// Protected environments: the text (the service name) the user must type.
+    pub type_to_confirm: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanChange {
+    pub object: String,
+    pub field: String,
+    pub from: String,
+    pub to: String,
+}

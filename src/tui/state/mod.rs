@@ -1,0 +1,245 @@
+//! The one owner of state: [`State`] = context (config, keys, theme) + domain + view +
+//! derived rows. `update` changes it; views only read it.
+
+pub mod derived;
+pub mod domain;
+pub mod view;
+
+use std::collections::BTreeSet;
+
+use jiff::Timestamp;
+
+use crate::config::Config;
+use crate::model::snapshot::ClusterSnapshot;
+use crate::theme::Theme;
+
+use super::actions::Pane;
+use super::command::Command;
+use super::keymap::Keymap;
+use derived::{Derived, build_selected, filter_services, rebuild_rows};
+use domain::Domain;
+use view::ViewState;
+
+/// Things fixed for the session: what to show and how.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub config: Config,
+    pub keymap: Keymap,
+    pub theme: Theme,
+    /// `--read-only`: every write is refused, whatever the environment says.
+    pub read_only: bool,
+    /// Kube context shown in the header when there is no config naming environments.
+    pub context_label: Option<String>,
+}
+
+/// What needs recomputing before the next frame.
+#[derive(Debug, Clone, Default)]
+pub struct Stale {
+    /// The snapshot or config changed: every service row.
+    pub rows: bool,
+    /// Environments whose objects changed since the last refresh (their columns only).
+    pub envs: BTreeSet<String>,
+    /// The services filter changed.
+    pub filter: bool,
+    /// Selection, focused env, tags or a pane filter changed: the selected service's panes.
+    pub selection: bool,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub ctx: Context,
+    pub domain: Domain,
+    pub view: ViewState,
+    pub derived: Derived,
+    pub now: Timestamp,
+    pub stale: Stale,
+    /// Something visible changed since the last frame.
+    pub dirty: bool,
+    pub quit: bool,
+    next_request: u64,
+}
+
+impl State {
+    pub fn new(ctx: Context, now: Timestamp) -> State {
+        let snapshot = ClusterSnapshot::with_envs(ctx.config.envs.iter().map(|e| e.name.as_str()));
+        State {
+            ctx,
+            domain: Domain {
+                snapshot,
+                ..Domain::default()
+            },
+            view: ViewState::default(),
+            derived: Derived::default(),
+            now,
+            stale: Stale {
+                rows: true,
+                envs: BTreeSet::new(),
+                filter: true,
+                selection: true,
+            },
+            dirty: true,
+            quit: false,
+            next_request: 1,
+        }
+    }
+
+    pub fn next_request_id(&mut self) -> u64 {
+        let id = self.next_request;
+        self.next_request += 1;
+        id
+    }
+
+    pub fn env_names(&self) -> impl Iterator<Item = &str> {
+        self.domain.snapshot.envs.iter().map(|e| e.name.as_str())
+    }
+
+    pub fn focused_env(&self) -> Option<&str> {
+        self.domain
+            .snapshot
+            .envs
+            .get(self.view.env)
+            .map(|e| e.name.as_str())
+    }
+
+    pub fn env_protected(&self, env: &str) -> bool {
+        self.ctx.config.env(env).is_some_and(|e| e.protected)
+    }
+
+    /// Why writes to `env` are refused, if they are.
+    pub fn read_only_reason(&self, env: &str) -> Option<String> {
+        if self.ctx.read_only {
+            Some("shipdeck runs with --read-only".into())
+        } else if self.ctx.config.env(env).is_some_and(|e| e.read_only) {
+            Some(format!("environment {env} is read_only in shipdeck.toml"))
+        } else {
+            None
+        }
+    }
+
+    /// Recomputes what is stale and returns the fetches the new selection needs.
+    pub fn refresh(&mut self) -> Vec<Command> {
+        let stale = std::mem::take(&mut self.stale);
+        let envs_changed = !stale.envs.is_empty();
+        if !(stale.rows || envs_changed || stale.filter || stale.selection) {
+            return Vec::new();
+        }
+        self.dirty = true;
+        if stale.rows || envs_changed {
+            let changed = (!stale.rows).then_some(&stale.envs);
+            rebuild_rows(
+                &self.ctx.config,
+                &mut self.domain,
+                &mut self.derived,
+                changed,
+            );
+        }
+        if stale.rows || envs_changed || stale.filter {
+            filter_services(&self.view, &mut self.derived);
+        }
+        self.sync_service_selection();
+        self.domain.sort_changed_repos();
+        self.derived.selected =
+            build_selected(&self.ctx.config, &self.domain, &self.view, &self.derived);
+        self.clamp_lists();
+        self.fetches_for_selection()
+    }
+
+    /// Keeps the selected service by name when rows move; falls back to the same position.
+    fn sync_service_selection(&mut self) {
+        let rows = &self.derived.service_rows;
+        let names = |i: usize| self.derived.rows[rows[i]].name.clone();
+        if rows.is_empty() {
+            self.view.selected_service = None;
+            self.view.services = Default::default();
+            return;
+        }
+        let by_name = self.view.selected_service.as_ref().and_then(|name| {
+            rows.iter()
+                .position(|&i| &self.derived.rows[i].name == name)
+        });
+        let index = by_name.unwrap_or(self.view.services.selected.min(rows.len() - 1));
+        self.view.services.selected = index;
+        self.view.selected_service = Some(names(index));
+    }
+
+    fn clamp_lists(&mut self) {
+        let lens = self.list_lens();
+        for (pane, len) in lens {
+            if let Some(pos) = self.view.list_mut(pane) {
+                pos.selected = pos.selected.min(len.saturating_sub(1));
+                pos.offset = pos.offset.min(pos.selected);
+            }
+        }
+    }
+
+    pub fn list_lens(&self) -> [(Pane, usize); 4] {
+        let sel = self.derived.selected.as_ref();
+        [
+            (Pane::Services, self.derived.service_rows.len()),
+            (Pane::Tags, sel.map_or(0, |s| s.tag_rows.len())),
+            (Pane::Revisions, sel.map_or(0, |s| s.revision_rows.len())),
+            (Pane::Pods, sel.map_or(0, |s| s.pod_rows.len())),
+        ]
+    }
+
+    pub fn list_len(&self, pane: Pane) -> usize {
+        self.list_lens()
+            .iter()
+            .find(|(p, _)| *p == pane)
+            .map_or(0, |(_, len)| *len)
+    }
+
+    /// Tag listings not yet asked for, and details of the tags around the selection.
+    pub fn fetches_for_selection(&mut self) -> Vec<Command> {
+        let mut commands = Vec::new();
+        let Some(selected) = &self.derived.selected else {
+            return commands;
+        };
+        for repository in selected.repository.iter().chain(&selected.prod_repository) {
+            let unknown = !self.domain.repos.contains_key(repository)
+                || self.domain.stale_repos.remove(repository);
+            if unknown && !self.domain.listing.contains(repository) {
+                self.domain.listing.insert(repository.clone());
+                commands.push(Command::FetchTags {
+                    repository: repository.clone(),
+                });
+            }
+        }
+        if let Some(repository) = &selected.repository {
+            // Details for the rows on screen (and a page beyond): thousands of tags must not
+            // mean thousands of manifest requests.
+            let start = self.view.tags.offset;
+            let wanted = selected.tag_rows.iter().skip(start).take(DETAILS_WINDOW);
+            for &row in wanted {
+                let tag = &selected.tags[row];
+                let key = (repository.clone(), tag.tag.clone());
+                if self.domain.details_requested.insert(key) {
+                    commands.push(Command::FetchTagDetails {
+                        repository: repository.clone(),
+                        tag: tag.tag.clone(),
+                    });
+                }
+            }
+            if let Some(prod) = &selected.prod_repository
+                && let Some(prod_tags) = self.domain.repos.get(prod)
+            {
+                for &row in selected.tag_rows.iter().skip(start).take(DETAILS_WINDOW) {
+                    let tag = &selected.tags[row].tag;
+                    if prod_tags.tags.contains(tag) {
+                        let key = (prod.clone(), tag.clone());
+                        if self.domain.details_requested.insert(key) {
+                            commands.push(Command::FetchTagDetails {
+                                repository: prod.clone(),
+                                tag: tag.clone(),
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        commands
+    }
+}
+
+/// How many tags around the Tags pane's scroll position get their details fetched.
+pub const DETAILS_WINDOW: usize = 60;

@@ -16,6 +16,8 @@ pub const EXIT_FAILED: i32 = 1;
 pub const EXIT_REFUSED: i32 = 3;
 pub const EXIT_UNKNOWN: i32 = 4;
 pub const EXIT_CHANGED: i32 = 5;
+pub const EXIT_ROLLED_BACK: i32 = 6;
+pub const EXIT_PAUSED: i32 = 7;
 
 /// Shown by `--help`.
 pub const EXIT_CODES: &str = "\
@@ -25,7 +27,9 @@ Exit codes:
   2  usage error
   3  refused: read-only, not confirmed, policy (approval), or impossible now (paused, no history)
   4  outcome unknown: a write got no answer; see the audit journal before acting again
-  5  the cluster changed since the plan was made and there was no terminal to ask again";
+  5  the cluster changed since the plan was made and there was no terminal to ask again
+  6  release analysis failed (deploy --wait): the canary was aborted or the rollout rolled back
+  7  release analysis was inconclusive (no traffic, metrics unavailable): paused where it was";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Output {
@@ -119,17 +123,36 @@ fn fail(flow: &Flow, plan: &Plan, err: &ReleaseError) -> i32 {
 
 /// Confirms, executes and follows `plan`. Returns the exit code.
 pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
+    let applied = match apply(ctx, plan, flow).await {
+        Ok(applied) => applied,
+        Err(code) => return code,
+    };
+    if flow.wait && !applied.follow.is_empty() {
+        if let Err(e) =
+            crate::release::follow(&applied, ctx, flow.timeout, &mut print_progress).await
+        {
+            return fail(flow, &applied, &e);
+        }
+    }
+    emit(flow, &applied, "applied", None);
+    EXIT_OK
+}
+
+/// Confirms and executes `plan`, asking again when the cluster changed. Returns the applied
+/// plan, or the exit code once the outcome has been reported (refused, nothing to do,
+/// dry run, failed).
+pub async fn apply(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> Result<Plan, i32> {
     let tty = std::io::stdin().is_terminal();
     if flow.output == Output::Text {
         print!("{plan}");
     }
     if flow.dry_run {
         emit(flow, &plan, "dry-run: nothing was sent", None);
-        return EXIT_OK;
+        return Err(EXIT_OK);
     }
     if plan.is_noop() {
         emit(flow, &plan, "nothing to change", None);
-        return EXIT_OK;
+        return Err(EXIT_OK);
     }
     let env = ctx.env(&plan.env).map(|e| e.read_only).unwrap_or(false);
     // Read-only is refused by the executor (journaled) before any question is asked.
@@ -143,31 +166,21 @@ pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
                 Decision::Refuse(reason) => {
                     let _ = ctx.journal.append(&Record::refused(&plan, reason.clone()));
                     emit(flow, &plan, "refused", Some(&reason));
-                    return EXIT_REFUSED;
+                    return Err(EXIT_REFUSED);
                 }
             };
         if !confirmed {
             let reason = "refused: not confirmed; nothing was sent".to_string();
             let _ = ctx.journal.append(&Record::refused(&plan, reason.clone()));
             emit(flow, &plan, "refused", Some(&reason));
-            return EXIT_REFUSED;
+            return Err(EXIT_REFUSED);
         }
     }
     match crate::release::execute(&plan, ctx, &mut print_progress).await {
-        Ok(Outcome::Applied { plan: applied }) => {
-            if flow.wait && !applied.follow.is_empty() {
-                if let Err(e) =
-                    crate::release::follow(&applied, ctx, flow.timeout, &mut print_progress).await
-                {
-                    return fail(flow, &applied, &e);
-                }
-            }
-            emit(flow, &applied, "applied", None);
-            EXIT_OK
-        }
+        Ok(Outcome::Applied { plan: applied }) => Ok(applied),
         Ok(Outcome::Skipped { plan }) => {
             emit(flow, &plan, "nothing to change", None);
-            EXIT_OK
+            Err(EXIT_OK)
         }
         Ok(Outcome::Replanned {
             plan: fresh,
@@ -189,7 +202,7 @@ pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
                         "the plan changed and there is no terminal to ask again; review it and run the command again",
                     ),
                 );
-                EXIT_CHANGED
+                Err(EXIT_CHANGED)
             } else {
                 // Ask again, on the terminal, about the new plan.
                 let again = Flow {
@@ -197,9 +210,9 @@ pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
                     confirm: None,
                     ..flow.clone()
                 };
-                Box::pin(drive(ctx, fresh, &again)).await
+                Box::pin(apply(ctx, fresh, &again)).await
             }
         }
-        Err(e) => fail(flow, &plan, &e),
+        Err(e) => Err(fail(flow, &plan, &e)),
     }
 }

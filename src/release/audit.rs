@@ -57,6 +57,9 @@ pub struct Record {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
+    /// Why an automatic action acted (the plan's reason).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Record {
@@ -80,6 +83,7 @@ impl Record {
             result: None,
             error: None,
             approval: plan.approval.clone(),
+            reason: plan.reason.clone(),
         }
     }
 
@@ -239,6 +243,7 @@ mod tests {
             notes: vec![],
             follow: vec![],
             approval: Some("CAB-42".into()),
+            reason: Some("automatic rollback: error rate 18.4% > 1% for 2 checks".into()),
         }
     }
 
@@ -273,6 +278,10 @@ mod tests {
         assert_eq!(first["target"], "deployments.apps/orders");
         assert_eq!(first["action"], "canary-set");
         assert_eq!(first["approval"], "CAB-42");
+        assert_eq!(
+            first["reason"],
+            "automatic rollback: error rate 18.4% > 1% for 2 checks"
+        );
         assert!(first.get("result").is_none());
         let records = journal.read().expect("records");
         assert_eq!(records[1].result, Some(Outcome::Applied));

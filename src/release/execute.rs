@@ -435,6 +435,7 @@ mod tests {
             notes: vec![],
             follow: vec![],
             approval: None,
+            reason: None,
         }
     }
 

@@ -37,6 +37,7 @@ impl PlanInput<'_> {
             notes: Vec::new(),
             follow: Vec::new(),
             approval: None,
+            reason: None,
         }
     }
 

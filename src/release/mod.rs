@@ -47,7 +47,9 @@ pub use execute::{Outcome, Progress};
 pub use input::PlanInput;
 pub use observe::{Observed, observe};
 pub use plan::{Action, FieldChange, ObjectRef, Plan, RollbackTarget, Write, WriteBody};
-pub use request::{ReleaseContext, ReleaseRequest, execute, follow, plan_observed, plan_request};
+pub use request::{
+    ReleaseContext, ReleaseRequest, execute, follow, follow_unmarked, plan_observed, plan_request,
+};
 
 /// Runs the planner for `action` (everything but promotion and builds, which need the
 /// registry or the source tree: see `promote` and `build`).

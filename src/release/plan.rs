@@ -262,6 +262,10 @@ pub struct Plan {
     /// Approval note recorded with a promotion that policy required it for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub approval: Option<String>,
+    /// Why an automatic action acted (release analysis: "automatic rollback: error rate
+    /// 18.4% > 1% for 2 checks"); journaled with every write. `None` for a person's action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl Plan {
@@ -328,6 +332,9 @@ impl fmt::Display for Plan {
         if let Some(approval) = &self.approval {
             writeln!(f, "  approval: {approval}")?;
         }
+        if let Some(reason) = &self.reason {
+            writeln!(f, "  reason: {reason}")?;
+        }
         for note in &self.notes {
             writeln!(f, "  note: {note}")?;
         }
@@ -380,6 +387,7 @@ mod tests {
             notes: vec!["digest sha256:3f9c21a".into()],
             follow: vec!["orders".into()],
             approval: None,
+            reason: None,
         }
     }
 

@@ -344,10 +344,32 @@ pub async fn follow(
     timeout: Option<Duration>,
     progress: &mut (dyn FnMut(Progress) + Send),
 ) -> Result<(), ReleaseError> {
+    follow_with(plan, ctx, timeout, true, progress).await
+}
+
+/// Like [`follow`], without the rolled-out marker: for a rollout that release analysis still
+/// has to judge (it calls [`follow`] once the version passed, or rolls it back unmarked).
+pub async fn follow_unmarked(
+    plan: &Plan,
+    ctx: &ReleaseContext,
+    timeout: Option<Duration>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(), ReleaseError> {
+    follow_with(plan, ctx, timeout, false, progress).await
+}
+
+async fn follow_with(
+    plan: &Plan,
+    ctx: &ReleaseContext,
+    timeout: Option<Duration>,
+    mark: bool,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) -> Result<(), ReleaseError> {
     let client = ctx.client(&plan.env)?;
     for name in &plan.follow {
         let done = super::wait::follow(client, name, timeout, progress).await?;
-        if let Some(rs) = done
+        if mark
+            && let Some(rs) = done
             && let Some(mark) = mark_plan(plan, &rs)
         {
             // Bookkeeping after a confirmed action: applied like any write, no new question.
@@ -388,6 +410,8 @@ fn mark_plan(parent: &Plan, rs: &k8s_openapi::api::apps::v1::ReplicaSet) -> Opti
     );
     plan.follow.clear();
     plan.notes.clear();
+    // Bookkeeping, not an automatic decision.
+    plan.reason = None;
     plan.writes = vec![Write {
         target: ObjectRef::replica_set(&parent.namespace, &name),
         resource_version: rs.metadata.resource_version.clone(),

@@ -49,6 +49,7 @@
 //! journaled exactly like a manual one, with the analysis' reason.
 
 pub mod analysis;
+pub mod guard;
 pub mod health;
 pub mod provider;
 pub mod runner;

@@ -154,6 +154,15 @@ pub enum AnalysisEvent {
         at: Timestamp,
         decision: Decision,
     },
+    /// A release action taken because of a decision (or to move the release on): planned,
+    /// executed and journaled like a person's, with `reason`.
+    Acted {
+        at: Timestamp,
+        /// The release action's name: `canary-set`, `canary-abort`, `rollback`, `swap`, ...
+        action: String,
+        summary: String,
+        reason: String,
+    },
 }
 
 /// Receives events (the console forwards them to its app loop; the CLI prints them).
@@ -219,8 +228,7 @@ impl Runner {
     /// data may come back.
     pub async fn run(&mut self, goal: Goal) -> Decision {
         loop {
-            let next =
-                self.ticker.now() + SignedDuration::try_from(self.interval()).unwrap_or_default();
+            let next = next_check(self.ticker.now(), self.interval());
             (self.sink)(AnalysisEvent::Waiting { next_check: next });
             self.ticker.sleep_until(next).await;
             let report = self.check(next).await;
@@ -346,10 +354,40 @@ impl Runner {
     }
 }
 
+/// The first multiple of `interval` (since the Unix epoch) at least `interval` after `now`:
+/// each check's window covers only traffic after the moment it was scheduled, and check
+/// instants fall on the same grid however long the step before took to apply.
+pub fn next_check(now: Timestamp, interval: Duration) -> Timestamp {
+    let step = (interval.as_millis() as i64).max(1);
+    let earliest = now.as_millisecond().saturating_add(step);
+    let aligned = earliest.div_euclid(step) * step
+        + if earliest.rem_euclid(step) == 0 {
+            0
+        } else {
+            step
+        };
+    Timestamp::from_millisecond(aligned).unwrap_or(now)
+}
+
 fn reading(r: Result<Option<f64>, ProviderError>, scale: f64) -> Reading {
     match r {
         Ok(Some(v)) => Reading::Value(v * scale),
         Ok(None) => Reading::NoData,
         Err(e) => Reading::Unavailable(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_fall_on_the_interval_grid() {
+        let t = |s: i64| Timestamp::from_second(s).expect("valid");
+        let i = Duration::from_secs(30);
+        let base = 1_794_999_990; // a multiple of 30
+        assert_eq!(next_check(t(base), i), t(base + 30));
+        assert_eq!(next_check(t(base + 1), i), t(base + 60));
+        assert_eq!(next_check(t(base + 29), i), t(base + 60));
     }
 }

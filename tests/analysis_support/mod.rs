@@ -87,3 +87,65 @@ pub fn reports(events: &[AnalysisEvent]) -> Vec<&shipdeck::metrics::CheckReport>
         })
         .collect()
 }
+
+/// Like [`drive`], for a whole guarded release: besides jumping to each announced check, the
+/// clock moves on by a second every 20 ms of real time while no check is running, so the
+/// rollouts between checks (pods pulling, starting, becoming ready) happen. Check instants
+/// are aligned to the analysis interval, so they are the same on every run.
+pub async fn drive_release<T: Send + 'static>(
+    world: &World,
+    mut events: mpsc::UnboundedReceiver<AnalysisEvent>,
+    work: impl Future<Output = T> + Send + 'static,
+) -> (T, Vec<AnalysisEvent>) {
+    let task = tokio::spawn(work);
+    let mut seen = Vec::new();
+    let mut in_check = false;
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    match &event {
+                        AnalysisEvent::Waiting { next_check } => {
+                            advance_to(world, *next_check);
+                            in_check = true;
+                        }
+                        AnalysisEvent::Decided { .. } => in_check = false,
+                        _ => {}
+                    }
+                    seen.push(event);
+                }
+                None => break,
+            },
+            _ = tokio::time::sleep(std::time::Duration::from_millis(20)), if !in_check => {
+                world.advance(std::time::Duration::from_secs(1));
+            }
+        }
+    }
+    (task.await.expect("release task"), seen)
+}
+
+/// The world's kubeconfig and shipdeck.toml in a temporary directory, the config loaded.
+pub fn world_files(world: &World) -> (tempfile::TempDir, shipdeck::config::Config) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let toml = world
+        .write_files(&dir.path().join("kubeconfig"))
+        .expect("files");
+    let config = shipdeck::config::load_file(&toml).expect("config loads");
+    (dir, config)
+}
+
+/// `kubectl` against the world's kubeconfig (written by [`world_files`] in `dir`).
+pub fn kubectl(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("kubectl")
+        .arg(format!("--kubeconfig={}", dir.join("kubeconfig").display()))
+        .arg(format!("--cache-dir={}", dir.join("kube-cache").display()))
+        .args(args)
+        .output()
+        .expect("kubectl runs");
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

@@ -19,7 +19,8 @@ use super::drive::{EXIT_FAILED, EXIT_OK, Flow, Output, drive, exit_code};
 pub enum ReleaseCommand {
     /// Services × environments: image tags, ready/desired, health.
     Status(StatusArgs),
-    /// Deploy a tag: set the service's image and (with --wait) follow the rollout.
+    /// Deploy a tag: set the service's image and (with --wait) follow the rollout; with
+    /// [service.analysis], --wait runs the strategy with its analysis to the end.
     Deploy(DeployArgs),
     /// Roll back like `kubectl rollout undo`: the previous revision, a chosen one, or the
     /// last known good.
@@ -86,6 +87,11 @@ pub struct DeployArgs {
     pub write: WriteFlags,
     #[command(flatten)]
     pub wait: WaitFlags,
+    /// With --wait, only follow the rollout: no release analysis even when the service has
+    /// [service.analysis] (which otherwise steps a canary, watches the rollout and rolls
+    /// back or aborts on failure).
+    #[arg(long)]
+    pub no_analysis: bool,
 }
 
 #[derive(Debug, Args)]
@@ -282,6 +288,17 @@ pub async fn run(globals: Globals, cmd: ReleaseCommand) -> i32 {
                 tag: a.tag.clone(),
                 digest: None,
             };
+            let analysed = ctx.service(&a.service).is_ok_and(|s| s.analysis.is_some());
+            if a.wait.wait && analysed && !a.no_analysis && !a.write.dry_run {
+                let flow = flow(&a.write, Some(&a.wait));
+                return super::guarded::deploy(
+                    &ctx,
+                    req(&a.service, &a.env, action),
+                    &a.tag,
+                    &flow,
+                )
+                .await;
+            }
             plan_and_drive(
                 &ctx,
                 req(&a.service, &a.env, action),

@@ -11,6 +11,7 @@ use color_eyre::Result;
 pub mod actions;
 mod build;
 pub mod drive;
+mod guarded;
 mod status;
 
 #[derive(Debug, Parser)]

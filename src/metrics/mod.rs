@@ -56,6 +56,7 @@ pub mod runner;
 pub mod setup;
 pub mod smoke;
 pub mod templates;
+pub mod text;
 
 pub use analysis::{Analysis, CheckReport, Decision, Mode, Policy, Verdict};
 pub use provider::{Prometheus, ProviderError};

@@ -292,7 +292,7 @@ impl Runner {
 
     /// The three metrics of one version, queried concurrently.
     pub async fn measure(&self, side: &Side, at: Option<Timestamp>) -> Measurements {
-        let vars = self.vars(side, self.interval());
+        let vars = self.vars(side, rate_window(self.interval()));
         let [rate_q, errors_q, p99_q] = Metric::ALL.map(|m| self.probe.templates.render(m, &vars));
         let p = &self.probe.provider;
         let (rate, errors, p99) = futures::join!(
@@ -352,6 +352,17 @@ impl Runner {
         }
         Ok(out)
     }
+}
+
+/// The shortest rate window a check uses. A rate needs two samples in its window; with the
+/// usual 15–30 s scrape intervals (the sandbox samples every 5 s), a minute is the shortest
+/// window that reliably has them.
+pub const MIN_RATE_WINDOW: Duration = Duration::from_secs(60);
+
+/// The rate window of a check: the interval since the previous check, at least
+/// [`MIN_RATE_WINDOW`].
+pub fn rate_window(interval: Duration) -> Duration {
+    interval.max(MIN_RATE_WINDOW)
 }
 
 /// The first multiple of `interval` (since the Unix epoch) at least `interval` after `now`:

@@ -1,7 +1,7 @@
 //! PromQL templates per metric, with placeholders filled per service and version:
 //! `{env}`, `{namespace}`, `{service}`, `{version_selector}` (a label matcher such as
-//! `track="canary"`), `{window}` (the rate window, the analysis interval: each check looks at
-//! the traffic since the previous one). A service overrides any of them with
+//! `track="canary"`), `{window}` (the rate window: the analysis interval, at least a minute;
+//! see `runner::rate_window`). A service overrides any of them with
 //! `[service.analysis] queries = { error_rate = "..." }`.
 //!
 //! The defaults assume the conventional HTTP instrumentation (`http_requests_total` with a

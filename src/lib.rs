@@ -11,6 +11,7 @@ pub mod logging;
 pub mod model;
 pub mod registry;
 pub mod release;
+pub mod runner;
 pub mod sandbox;
 pub mod screenshot;
 pub mod theme;

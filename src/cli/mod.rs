@@ -13,6 +13,7 @@ pub mod actions;
 mod build;
 pub mod drive;
 mod status;
+mod tags;
 
 #[derive(Debug, Parser)]
 #[command(

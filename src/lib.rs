@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod model;
 pub mod registry;
 pub mod release;
+pub mod runner;
 pub mod sandbox;
 pub mod screenshot;
 pub mod theme;

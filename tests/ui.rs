@@ -212,6 +212,7 @@ fn protected_write_confirmation_and_actions_log() {
                 to: "127.0.0.1:5000/prod/orders:v1.5.0@sha256:a037bda".into(),
             }],
             type_to_confirm: Some("orders".into()),
+            notes: Vec::new(),
         }),
     );
     keys(&mut state, "ord");

@@ -210,6 +210,7 @@ fn confirm_request(id: u64, typed: Option<&str>) -> AppEvent {
             to: "orders:v1.5.0".into(),
         }],
         type_to_confirm: typed.map(str::to_string),
+        notes: Vec::new(),
     })
 }
 

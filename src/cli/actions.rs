@@ -34,6 +34,8 @@ pub enum ReleaseCommand {
     Promote(PromoteArgs),
     /// Build the service's image with its configured runner (command or Kubernetes Job).
     Build(BuildArgs),
+    /// Registry tags of a service, newest first: digest, age, size, commit, where each runs.
+    Tags(super::tags::TagsArgs),
 }
 
 /// Flags every writing command shares.
@@ -280,6 +282,13 @@ pub async fn run(globals: Globals, cmd: ReleaseCommand) -> i32 {
         action,
     };
     match cmd {
+        ReleaseCommand::Tags(args) => match super::tags::run(&ctx, &args).await {
+            Ok(code) => code,
+            Err(e) => {
+                eprintln!("shipdeck: {e}");
+                EXIT_FAILED
+            }
+        },
         ReleaseCommand::Status(args) => {
             super::status::run(&ctx, args.env.as_deref(), args.output).await
         }

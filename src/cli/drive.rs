@@ -59,26 +59,7 @@ pub fn exit_code(err: &ReleaseError) -> i32 {
 
 /// Progress as lines on stderr (stdout carries the plan and the result).
 pub fn print_progress(p: Progress) {
-    let line = match p {
-        Progress::Sending {
-            index,
-            total,
-            target,
-            verb,
-        } => format!("→ {verb} {target} ({}/{total})", index + 1),
-        Progress::Applied { target, .. } => format!("✓ applied {target}"),
-        Progress::Conflict { target } => {
-            format!("! {target} changed since the plan (409): re-reading")
-        }
-        Progress::Retrying { target } => format!("… the new plan is the same: retrying {target}"),
-        Progress::NoAnswer { target, message } => {
-            format!("? no answer for {target} ({message}): re-reading")
-        }
-        Progress::Verified { target } => format!("✓ re-read shows {target} applied"),
-        Progress::Rollout { message, .. } => message,
-        Progress::Log { line } => line,
-    };
-    eprintln!("{line}");
+    eprintln!("{p}");
 }
 
 fn ask(confirmation: &Confirmation, env: &str) -> bool {

@@ -1,6 +1,7 @@
 //! Command line: the console by default, the sandbox, and headless release commands that
 //! scripts and CI call (same planners and executor as the console).
 
+pub mod console;
 pub mod sandbox;
 
 use std::path::PathBuf;
@@ -13,6 +14,7 @@ mod build;
 pub mod drive;
 mod guarded;
 mod status;
+mod tags;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +43,9 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// The console on the embedded sandbox world (three simulated clusters, a registry and
+    /// traffic, all in-process): nothing to install.
+    Demo(console::DemoArgs),
     /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -55,10 +60,19 @@ pub enum SandboxCommand {
     Serve(sandbox::ServeArgs),
 }
 
+fn launch(cli: &Cli) -> console::Launch {
+    console::Launch {
+        config: cli.config.clone(),
+        read_only: cli.read_only,
+        theme: cli.theme.clone(),
+    }
+}
+
 /// Runs a parsed command line; returns the process exit code.
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
-        None => Ok(0),
+        None => console::console(launch(&cli)).await,
+        Some(Command::Demo(ref args)) => console::demo(args.clone(), launch(&cli)).await,
         Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
         Some(Command::Release(cmd)) => {
             let globals = actions::Globals {

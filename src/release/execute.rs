@@ -75,6 +75,33 @@ pub enum Progress {
     },
 }
 
+/// One line per step, as the CLI prints it and the console's rollout panel shows it.
+impl std::fmt::Display for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Progress::Sending {
+                index,
+                total,
+                target,
+                verb,
+            } => write!(f, "→ {verb} {target} ({}/{total})", index + 1),
+            Progress::Applied { target, .. } => write!(f, "✓ applied {target}"),
+            Progress::Conflict { target } => {
+                write!(f, "! {target} changed since the plan (409): re-reading")
+            }
+            Progress::Retrying { target } => {
+                write!(f, "… the new plan is the same: retrying {target}")
+            }
+            Progress::NoAnswer { target, message } => {
+                write!(f, "? no answer for {target} ({message}): re-reading")
+            }
+            Progress::Verified { target } => write!(f, "✓ re-read shows {target} applied"),
+            Progress::Rollout { message, .. } => write!(f, "{message}"),
+            Progress::Log { line } => write!(f, "{line}"),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// Every write was applied.

@@ -134,6 +134,18 @@ impl World {
         };
         let started = std::time::Instant::now();
         opts.scenario.populate(&world);
+        // Build Jobs in dev "push" their image when they complete, like a CI builder.
+        world.registry.seed(
+            super::scenario::sources::BUILDER_REPO,
+            &["v1"],
+            &super::registry::ImageSpec::new(world.clock.now()),
+        );
+        if let Some(dev) = world.try_env("dev") {
+            dev.controllers.on_job_complete(super::builds::build_hook(
+                world.registry.clone(),
+                world.registry_host.clone(),
+            ));
+        }
         tracing::info!(scenario = ?opts.scenario, took = ?started.elapsed(), "sandbox populated");
         let clusters = world.envs.iter().map(|e| e.cluster.clone()).collect();
         let traffic = Traffic::new(clusters, images, clock.clone(), TrafficOptions::default());
@@ -234,6 +246,11 @@ impl World {
         write_kubeconfig(kubeconfig, &contexts)?;
         let mut config = self.config();
         config.kubeconfig = kubeconfig.file_name().map(PathBuf::from);
+        if self.scenario == Scenario::Demo
+            && let Some(dir) = kubeconfig.parent()
+        {
+            super::scenario::sources::write(dir, &mut config);
+        }
         let toml_path = kubeconfig.with_file_name("shipdeck.toml");
         std::fs::write(&toml_path, header() + &config.to_toml())?;
         Ok(toml_path)

@@ -58,7 +58,12 @@ pub struct ReleaseRequest {
 
 impl fmt::Display for ReleaseRequest {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.action, self.service)?;
+        write!(
+            f,
+            "{} {}",
+            self.action.name().replace('_', " "),
+            self.service
+        )?;
         if let Some(tag) = &self.tag {
             write!(f, " {tag}")?;
         }

@@ -69,6 +69,8 @@ pub struct ConfirmRequest {
     pub changes: Vec<PlanChange>,
     /// Protected environments: the text (the service name) the user must type.
     pub type_to_confirm: Option<String>,
+    /// Facts to read before confirming: the tag's digest, why something is skipped, warnings.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

@@ -160,10 +160,9 @@ pub const DEMO: &[DemoService] = &[
 
 /// A commit SHA for a service version, stable across runs (40 hex digits).
 pub fn commit_of(service: &str, version: &str) -> String {
-    let a = crate::sandbox::ops::fnv64(format!("{service}@{version}").as_bytes());
-    let b = crate::sandbox::ops::fnv64(format!("{version}#{service}").as_bytes());
-    let c = crate::sandbox::ops::fnv64(format!("{service}/{version}/c").as_bytes());
-    format!("{a:016x}{b:016x}{:08x}", c as u32)
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{service}@{version}").as_bytes());
+    hex::encode(&digest[..20])
 }
 
 /// What made each rollout, as the change-cause annotation records it.

@@ -6,6 +6,8 @@ pub mod demo;
 pub mod helm;
 pub mod large;
 pub mod objects;
+pub mod rollouts;
+pub mod sources;
 
 use crate::config::{
     AnalysisConfig, BlueGreenConfig, Bump, CanaryConfig, Config, ConsoleConfig, EnvConfig,

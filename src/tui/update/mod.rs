@@ -84,6 +84,14 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
             failed,
         } => {
             if let Some(status) = state.domain.releases.get_mut(&id) {
+                // The footer's "planning…" gives way to the outcome once the action ends.
+                if done {
+                    let mark = if failed { "✗" } else { "✓" };
+                    state.view.notice = Some(Notice {
+                        text: format!("{mark} {}: {message}", status.request),
+                        error: failed,
+                    });
+                }
                 status.message = message;
                 status.done = done;
                 status.failed = failed;

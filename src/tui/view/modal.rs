@@ -75,6 +75,14 @@ pub fn confirm(
             Span::styled(change.to.clone(), theme.style("status.ok")),
         ]));
     }
+    for note in &request.notes {
+        let style = if note.starts_with("warning") {
+            theme.style("status.progressing")
+        } else {
+            theme.style("text.dim")
+        };
+        lines.push(Line::from(Span::styled(format!("  {note}"), style)));
+    }
     lines.push(Line::raw(""));
     match &request.type_to_confirm {
         Some(expected) => lines.push(Line::from(vec![

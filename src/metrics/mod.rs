@@ -36,7 +36,14 @@
 //!                                        report.verdict = the check's overall verdict
 //! Decided  { at, decision }              advance / promote / pause{why} / abort{why} /
 //!                                        rollback{why} / continue
+//! Acted    { at, action, summary, reason } a release action the guard took (canary-set,
+//!                                        canary-abort, rollback, swap, ...) and why
 //! ```
+//!
+//! [`text::describe`] turns an event into one log line. For the on-call view ("why would
+//! this be rolled back?"), build a [`runner::Runner`] for the running version (with
+//! [`health::DeploymentHealth`] as `probe.health`) and call [`runner::Runner::check`] once:
+//! the report's verdict and reason say it without acting.
 //!
 //! Every event serializes to JSON (`{"event":"checked",...}`), which is also what the
 //! headless `deploy --wait --output json` prints per check. [`runner::Runner::history`]
@@ -44,9 +51,12 @@
 //! value the way reasons do (`18.4%`, `312 ms`).
 //!
 //! # Driving a release
-//! The strategies (canary steps, rollout watch) call the release layer's planners and
-//! executor for every action, so an automatic abort or rollback is planned, executed and
-//! journaled exactly like a manual one, with the analysis' reason.
+//! [`guard::Guard`] runs a deployed service's strategy to its end (canary steps, rollout
+//! watch, blue-green swap) and calls the release layer's planners and executor for every
+//! action, so an automatic abort or rollback is planned, executed and journaled exactly like
+//! a manual one, with the analysis' reason on the plan. `shipdeck deploy --wait` uses it; the
+//! console can too (`Guard::new(&ctx, Arc::new(WallClock), sink)`, then `guard.run(&applied,
+//! tag, &baseline)` with [`guard::baseline`] read before applying the deploy).
 
 pub mod analysis;
 pub mod guard;

@@ -57,13 +57,18 @@ impl Sandbox {
             .write_files(&kubeconfig)
             .expect("kubeconfig and shipdeck.toml");
         let audit = dir.path().join("state").join("audit.jsonl");
-        Sandbox {
+        let sandbox = Sandbox {
             world,
             dir,
             config_path,
             kubeconfig,
             audit,
-        }
+        };
+        // These tests are about planning, executing and following; `deploy --wait` on an
+        // analysed service also runs release analysis (on the wall clock), which has its own
+        // tests (tests/analysis_*.rs).
+        sandbox.edit_config(|c| c.services.iter_mut().for_each(|s| s.analysis = None));
+        sandbox
     }
 
     pub fn config(&self) -> Config {

@@ -22,7 +22,7 @@ use super::analysis::{Decision, Mode, Policy};
 use super::health::DeploymentHealth;
 use super::runner::{AnalysisEvent, Goal, Probe, Runner, Sink, Ticker};
 use super::setup;
-use crate::config::{AnalysisConfig, Router, ServiceConfig, Strategy};
+use crate::config::{AnalysisConfig, CanaryConfig, Router, ServiceConfig, Strategy};
 use crate::release::observe::canary_deployments;
 use crate::release::{
     Action, Outcome, Plan, PlanInput, Progress, ReleaseContext, ReleaseError, ReleaseRequest,
@@ -125,6 +125,58 @@ fn tag_of(image: &str) -> String {
         .to_string()
 }
 
+/// What an analysis runner is built from, besides the context, clock and sink.
+pub struct RunnerSpec<'s> {
+    pub analysis: &'s AnalysisConfig,
+    pub env: &'s str,
+    pub mode: Mode,
+    pub target: super::runner::Target,
+    /// The Service the smoke check goes through (the API server's proxy).
+    pub smoke_service: &'s str,
+    /// The candidate's Deployment and image tag, whose pods each check judges.
+    pub health: (&'s str, &'s str),
+}
+
+/// A runner for `spec` in `spec.env`: the service's provider, smoke check and the candidate's
+/// pod health. Shared by the guard and by observers (the console's rollout panel), so both
+/// judge a version the same way.
+pub fn runner(
+    ctx: &ReleaseContext,
+    spec: RunnerSpec<'_>,
+    ticker: Arc<dyn Ticker>,
+    sink: Sink,
+) -> Result<Runner, ReleaseError> {
+    let client = ctx.client(spec.env)?;
+    let ns = client.env.namespace.clone();
+    let smoke = setup::smoke_check(spec.analysis, Some(&client.client), &ns, spec.smoke_service)
+        .map_err(other)?;
+    let mut probe: Probe = setup::probe(&ctx.config, spec.analysis, smoke).map_err(other)?;
+    probe.health = Some(Arc::new(DeploymentHealth {
+        client: client.client.clone(),
+        namespace: ns,
+        deployment: spec.health.0.to_string(),
+        tag: spec.health.1.to_string(),
+    }));
+    Ok(Runner::new(
+        probe,
+        spec.target,
+        Policy::from_config(spec.analysis),
+        spec.mode,
+        ticker,
+        sink,
+    ))
+}
+
+/// The Service a canary's smoke check goes through: the canary's own, except for the
+/// `replicas` router, where both tracks sit behind the service's one Service.
+pub fn canary_smoke_service(cfg: &ServiceConfig, canary: &CanaryConfig) -> String {
+    if canary.router == Router::Replicas {
+        cfg.name.clone()
+    } else {
+        canary.canary.clone()
+    }
+}
+
 impl<'a> Guard<'a> {
     pub fn new(ctx: &'a ReleaseContext, ticker: Arc<dyn Ticker>, sink: Sink) -> Guard<'a> {
         Guard {
@@ -163,7 +215,6 @@ impl<'a> Guard<'a> {
         })
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn runner(
         &self,
         analysis: &AnalysisConfig,
@@ -173,25 +224,15 @@ impl<'a> Guard<'a> {
         smoke_service: &str,
         health: (&str, &str),
     ) -> Result<Runner, ReleaseError> {
-        let client = self.ctx.client(env)?;
-        let ns = client.env.namespace.clone();
-        let smoke = setup::smoke_check(analysis, Some(&client.client), &ns, smoke_service)
-            .map_err(other)?;
-        let mut probe: Probe = setup::probe(&self.ctx.config, analysis, smoke).map_err(other)?;
-        probe.health = Some(Arc::new(DeploymentHealth {
-            client: client.client.clone(),
-            namespace: ns,
-            deployment: health.0.to_string(),
-            tag: health.1.to_string(),
-        }));
-        Ok(Runner::new(
-            probe,
-            target,
-            Policy::from_config(analysis),
+        let spec = RunnerSpec {
+            analysis,
+            env,
             mode,
-            self.ticker.clone(),
-            self.sink.clone(),
-        ))
+            target,
+            smoke_service,
+            health,
+        };
+        runner(self.ctx, spec, self.ticker.clone(), self.sink.clone())
     }
 
     async fn follow(&mut self, plan: &Plan, mark: bool) -> Result<(), ReleaseError> {
@@ -328,11 +369,7 @@ impl<'a> Guard<'a> {
             self.follow(&abort, false).await?;
             return Ok(GuardOutcome::Aborted { why });
         }
-        let smoke_service = if c.router == Router::Replicas {
-            cfg.name.clone()
-        } else {
-            c.canary.clone()
-        };
+        let smoke_service = canary_smoke_service(cfg, &c);
         let target = setup::canary_target(&env, &ns, &cfg.name);
         let mut runner = self.runner(
             analysis,

@@ -45,6 +45,11 @@
 //! [`health::DeploymentHealth`] as `probe.health`) and call [`runner::Runner::check`] once:
 //! the report's verdict and reason say it without acting.
 //!
+//! [`watch::running`] builds that runner for a service as the cluster runs it now (the
+//! guard's target per strategy, without a deploy in hand), and [`watch::observe_forever`]
+//! backfills, checks at once, then every interval, acting on nothing: what the console's
+//! rollout panel shows (`runner::analysis` in the console's runner).
+//!
 //! Every event serializes to JSON (`{"event":"checked",...}`), which is also what the
 //! headless `deploy --wait --output json` prints per check. [`runner::Runner::history`]
 //! fills sparklines with the last minutes when a panel opens. [`analysis::show`] formats a
@@ -67,6 +72,7 @@ pub mod setup;
 pub mod smoke;
 pub mod templates;
 pub mod text;
+pub mod watch;
 
 pub use analysis::{Analysis, CheckReport, Decision, Mode, Policy, Verdict};
 pub use provider::{Prometheus, ProviderError};

@@ -15,7 +15,7 @@ fn metric_of(m: Measure) -> Option<Metric> {
 }
 
 /// `error rate 0.1% (stable 0.1%) ≤ 1%`.
-fn check_text(c: &MetricCheck, baseline_name: Option<&str>) -> String {
+pub fn check_text(c: &MetricCheck, baseline_name: Option<&str>) -> String {
     let Some(metric) = metric_of(c.metric) else {
         return match c.metric {
             Measure::Smoke => format!(

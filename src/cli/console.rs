@@ -12,9 +12,11 @@ use tokio::sync::mpsc;
 
 use super::sandbox::WorldArgs;
 use crate::config::{Config, find_config_file, load_file};
+use crate::metrics::runner::{Ticker, WallClock};
 use crate::registry::{ClientOptions, Registries};
 use crate::release::{Journal, ReleaseContext};
 use crate::runner::Runner;
+use crate::sandbox::clock::Clock;
 use crate::sandbox::world::World;
 use crate::tui::ConsoleOptions;
 
@@ -41,7 +43,7 @@ pub async fn console(launch: Launch) -> Result<i32> {
         .await
         .map_err(|e| eyre!("{e}\nTo try shipdeck without a cluster, run `shipdeck demo`."))?;
     let label = ctx.clients.values().next().map(|c| c.context.clone());
-    run_console(ctx, &launch, label, Timestamp::now).await?;
+    run_console(ctx, &launch, label, Arc::new(WallClock), Timestamp::now).await?;
     Ok(0)
 }
 
@@ -63,9 +65,14 @@ pub async fn demo(args: DemoArgs, launch: Launch) -> Result<i32> {
             .await
             .map_err(|e| eyre!("{e}"))?;
         let clock = world.clock.clone();
-        run_console(ctx, &launch, Some("sandbox demo".into()), move || {
-            clock.now()
-        })
+        let ticker = Arc::new(WorldTicker(world.clock.clone()));
+        run_console(
+            ctx,
+            &launch,
+            Some("sandbox demo".into()),
+            ticker,
+            move || clock.now(),
+        )
         .await
     }
     .await;
@@ -88,6 +95,7 @@ async fn run_console(
     ctx: ReleaseContext,
     launch: &Launch,
     context_label: Option<String>,
+    ticker: Arc<dyn Ticker>,
     clock: impl Fn() -> Timestamp,
 ) -> Result<()> {
     let config = (*ctx.config).clone();
@@ -99,7 +107,7 @@ async fn run_console(
     };
     let (events_tx, events_rx) = mpsc::channel(4096);
     let (commands_tx, commands_rx) = mpsc::unbounded_channel();
-    let runner = Runner::new(ctx, events_tx);
+    let runner = Runner::new(ctx, events_tx).with_ticker(ticker);
     let watchers = runner.watch_clusters();
     let runner = tokio::spawn(runner.run(commands_rx));
     let result = crate::tui::run(config, options, events_rx, commands_tx, clock).await;
@@ -108,4 +116,25 @@ async fn run_console(
     }
     runner.abort();
     result
+}
+
+/// The sandbox world's clock for release analysis: the world may run faster than real time,
+/// and its metrics run on the same clock, so queries name the instant of their check.
+struct WorldTicker(Clock);
+
+impl Ticker for WorldTicker {
+    fn now(&self) -> Timestamp {
+        self.0.now()
+    }
+
+    fn sleep_until(
+        &self,
+        t: Timestamp,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        Box::pin(self.0.sleep_until(t))
+    }
+
+    fn pins_query_time(&self) -> bool {
+        true
+    }
 }

@@ -2,6 +2,7 @@
 //! log streams, release actions, clipboard) on tasks of their own and answers with
 //! [`AppEvent`]s, and forwards kube watcher events. The app loop never waits on any of it.
 
+pub mod analysis;
 mod logs;
 mod registry;
 mod release;
@@ -13,6 +14,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use crate::cluster::{ClusterEvent, EnvClient, spawn_env_watchers};
+use crate::metrics::runner::{Ticker, WallClock};
 use crate::release::ReleaseContext;
 use crate::tui::{AppEvent, Command};
 
@@ -25,6 +27,9 @@ pub struct Runner {
     events: mpsc::Sender<AppEvent>,
     logs: Option<JoinHandle<()>>,
     plans: release::Pending,
+    /// The clock analysis runs on (the sandbox's in the demo).
+    ticker: Arc<dyn Ticker>,
+    analysis: Option<JoinHandle<()>>,
 }
 
 impl Runner {
@@ -36,7 +41,15 @@ impl Runner {
             events,
             logs: None,
             plans: release::Pending::default(),
+            ticker: Arc::new(WallClock),
+            analysis: None,
         }
+    }
+
+    /// Runs release analysis on `ticker` instead of the wall clock (a simulated world's).
+    pub fn with_ticker(mut self, ticker: Arc<dyn Ticker>) -> Self {
+        self.ticker = ticker;
+        self
     }
 
     /// Starts the kube watchers of every environment; their events reach the app loop.
@@ -63,8 +76,11 @@ impl Runner {
         while let Some(command) = commands.recv().await {
             self.handle(command);
         }
-        if let Some(logs) = self.logs.take() {
-            logs.abort();
+        for task in [self.logs.take(), self.analysis.take()]
+            .into_iter()
+            .flatten()
+        {
+            task.abort();
         }
     }
 
@@ -104,6 +120,31 @@ impl Runner {
             }
             Command::StopLogs => {
                 if let Some(old) = self.logs.take() {
+                    old.abort();
+                }
+            }
+            Command::WatchAnalysis {
+                watch,
+                service,
+                env,
+            } => {
+                if let Some(old) = self.analysis.take() {
+                    old.abort();
+                }
+                let watch = analysis::Watch {
+                    id: watch,
+                    service,
+                    env,
+                };
+                self.analysis = Some(analysis::spawn(
+                    self.release.clone(),
+                    self.ticker.clone(),
+                    watch,
+                    self.events.clone(),
+                ));
+            }
+            Command::StopAnalysis => {
+                if let Some(old) = self.analysis.take() {
                     old.abort();
                 }
             }

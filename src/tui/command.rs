@@ -25,6 +25,14 @@ pub enum Command {
         container: Option<String>,
     },
     StopLogs,
+    /// Watch the release analysis of `service` in `env` (replacing any other watch), answered
+    /// by `AppEvent::Analysis` with the same `watch` id. Observe-only: nothing is written.
+    WatchAnalysis {
+        watch: u64,
+        service: String,
+        env: String,
+    },
+    StopAnalysis,
     /// A write. The runner plans it, sends `AppEvent::Confirm` with the plan, and executes it
     /// only after `Command::Confirmed` with the same id.
     Release(ReleaseRequest),

@@ -6,6 +6,8 @@ use jiff::Timestamp;
 use ratatui::crossterm::event::Event as TerminalEvent;
 
 use crate::cluster::ClusterEvent;
+use crate::metrics::AnalysisEvent;
+use crate::metrics::watch::History;
 use crate::registry::RegistryEvent;
 
 #[derive(Debug, Clone)]
@@ -41,6 +43,12 @@ pub enum AppEvent {
     Notice {
         message: String,
         error: bool,
+    },
+    /// Release analysis of the selection, answering `Command::WatchAnalysis` with the same
+    /// `watch` id (answers to an older watch are dropped).
+    Analysis {
+        watch: u64,
+        feed: AnalysisFeed,
     },
     /// The clock moved (ages, header clock) or a registry refresh is due.
     Tick(Timestamp),
@@ -79,4 +87,17 @@ pub struct PlanChange {
     pub field: String,
     pub from: String,
     pub to: String,
+}
+
+/// What an analysis watcher reports: history first, then the analysis loop's events.
+#[derive(Debug, Clone)]
+pub enum AnalysisFeed {
+    /// One version's recent metrics, to backfill its sparklines.
+    History {
+        version: String,
+        series: History,
+    },
+    Event(AnalysisEvent),
+    /// The watch could not start (no cluster, no such Deployment, no provider URL).
+    Failed(String),
 }

@@ -10,9 +10,11 @@
 //! - In: `AppEvent::Cluster(ClusterEvent)`, `AppEvent::Registry(RegistryEvent)`,
 //!   `AppEvent::Logs`/`LogsEnded` (answers to `Command::StreamLogs`), `AppEvent::ActionLogged`
 //!   (each write sent), `AppEvent::ReleaseProgress` and `AppEvent::Confirm` (for a
-//!   `Command::Release` with the same id), `AppEvent::Notice`.
+//!   `Command::Release` with the same id), `AppEvent::Analysis` (for a `Command::WatchAnalysis`
+//!   with the same watch id), `AppEvent::Notice`.
 //! - Out: `Command::FetchTags`/`FetchTagDetails` (answer with `RegistryEvent`s),
-//!   `StreamLogs`/`StopLogs`, `Release(ReleaseRequest)` → plan → `AppEvent::Confirm{id}` →
+//!   `StreamLogs`/`StopLogs`, `WatchAnalysis`/`StopAnalysis` (the selection's release analysis,
+//!   observe-only), `Release(ReleaseRequest)` → plan → `AppEvent::Confirm{id}` →
 //!   `Confirmed{id}` or `Cancelled{id}`, `Copy(text)`, `Quit`.
 //!
 //! # Shape
@@ -37,7 +39,7 @@ use tokio::sync::mpsc;
 
 pub use actions::{Action, Pane};
 pub use command::{Command, ReleaseRequest};
-pub use event::{ActionRecord, AppEvent, ConfirmRequest, PlanChange};
+pub use event::{ActionRecord, AnalysisFeed, AppEvent, ConfirmRequest, PlanChange};
 pub use state::State;
 pub use update::update;
 

@@ -30,6 +30,8 @@ pub struct Domain {
     pub releases: BTreeMap<u64, ReleaseStatus>,
     /// Env → ReplicaSets seen as the fully rolled-out revision of their Deployment.
     pub seen_complete: HashMap<String, HashSet<String>>,
+    /// Release analysis of the selection, while it is watched.
+    pub analysis: Option<super::analysis::AnalysisView>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]

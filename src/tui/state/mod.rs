@@ -1,6 +1,7 @@
 //! The one owner of state: [`State`] = context (config, keys, theme) + domain + view +
 //! derived rows. `update` changes it; views only read it.
 
+pub mod analysis;
 pub mod derived;
 pub mod domain;
 pub mod view;
@@ -141,7 +142,9 @@ impl State {
         self.derived.selected =
             build_selected(&self.ctx.config, &self.domain, &self.view, &self.derived);
         self.clamp_lists();
-        self.fetches_for_selection()
+        let mut commands = self.fetches_for_selection();
+        commands.extend(self.analysis_for_selection());
+        commands
     }
 
     /// Keeps the selected service by name when rows move; falls back to the same position.

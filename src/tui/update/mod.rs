@@ -1,6 +1,7 @@
 //! `update`: the only place state changes. Synchronous; returns the [`Command`]s the outside
 //! world should run. Tests drive it with events and assert on state and commands.
 
+mod analysis;
 mod input;
 mod modal;
 
@@ -115,6 +116,7 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
             state.dirty = true;
             Vec::new()
         }
+        AppEvent::Analysis { watch, feed } => analysis::apply(state, watch, feed),
         AppEvent::Tick(now) => {
             // Ages are formatted when drawn, so the clock only needs a frame.
             state.now = now;

@@ -1,6 +1,7 @@
 //! Rendering: a pure function of `&State` into a frame. Only visible rows are formatted; all
 //! derivation happened in `update`.
 
+mod analysis;
 mod bottom;
 mod footer;
 mod header;

@@ -1,18 +1,19 @@
 //! Rollout of the selected service in the focused environment: strategy state (canary weight,
-//! active colour), progress gauges per Deployment, kubectl's status sentence, pod warnings, and
-//! the progress of writes shipdeck sent.
+//! active colour), progress gauges per Deployment, kubectl's status sentence, release analysis
+//! (see `analysis`), pod warnings, and the progress of writes shipdeck sent.
 
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 use super::super::actions::Pane;
 use super::super::state::State;
+use super::analysis;
 use super::widgets::{gauge, pane_block};
 use crate::model::derive::Health;
 use crate::model::derive::rollout::status_sentence;
-use crate::model::derive::services::{TrafficState, Workload};
+use crate::model::derive::services::{ServiceInEnv, TrafficState, Workload};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.ctx.theme;
@@ -105,41 +106,10 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         }
     }
 
-    for workload in in_env.workloads() {
-        let p = &workload.progress;
-        let label = if workload.role.is_empty() {
-            String::new()
-        } else {
-            format!("{} ", workload.role)
-        };
-        for (what, value) in [
-            ("updated", p.updated),
-            ("ready", p.ready),
-            ("available", p.available),
-        ] {
-            let mut spans = vec![Span::styled(
-                format!("{:<label_width$}", format!("{label}{what}")),
-                theme.style("text.dim"),
-            )];
-            spans.extend(gauge(
-                state,
-                i64::from(value),
-                i64::from(p.desired),
-                bar,
-                format!("{value}/{}", p.desired),
-            ));
-            lines.push(Line::from(spans));
-        }
-        let sentence = status_sentence(p, &workload.warnings);
-        let style = match p.health(&workload.warnings) {
-            Health::Failing => theme.style("status.failing"),
-            Health::Ok => theme.style("text.dim"),
-            _ => theme.style("status.progressing"),
-        };
-        lines.push(Line::from(Span::styled(sentence, style)));
-    }
+    let full = workload_lines(state, in_env, bar, label_width, false);
+    let mut tail: Vec<Line> = Vec::new();
     if in_env.primary.is_none() {
-        lines.push(Line::from(Span::styled(
+        tail.push(Line::from(Span::styled(
             format!("{name} has no Deployment in {env}"),
             theme.style("text.dim"),
         )));
@@ -150,7 +120,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         if !warning.message.is_empty() {
             text.push_str(&format!(" — {}", warning.message));
         }
-        lines.push(Line::from(Span::styled(
+        tail.push(Line::from(Span::styled(
             text,
             theme.style("status.failing"),
         )));
@@ -174,16 +144,134 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         } else {
             (symbols.progressing, theme.style("status.progressing"))
         };
-        lines.push(Line::from(Span::styled(
+        tail.push(Line::from(Span::styled(
             format!("{symbol} {}: {}", status.request, status.message),
             style,
         )));
     }
 
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block),
-        area,
-    );
+    let Some(analysis) = state.domain.analysis.as_ref() else {
+        lines.extend(full);
+        lines.extend(tail);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(block),
+            area,
+        );
+        return;
+    };
+
+    // Analysis sits under the rollout in rows of its own, so wrapped warnings above cannot
+    // push its verdict out of the pane. When rows are short the gauges shrink to one line per
+    // Deployment first; then the section keeps at least its header and verdict.
+    let inner = block.inner(area);
+    let (width, height) = (inner.width as usize, inner.height as usize);
+    let wanted = analysis::lines(state, analysis, width, height).len();
+    let head = wrapped_rows(&lines, width);
+    let tail_rows = wrapped_rows(&tail, width);
+    let workloads = if head + wrapped_rows(&full, width) + tail_rows + wanted <= height {
+        full
+    } else {
+        workload_lines(state, in_env, bar, label_width, true)
+    };
+    let above = head + wrapped_rows(&workloads, width);
+    let room = height.saturating_sub(above + tail_rows).max(3.min(height));
+    let section = analysis::lines(state, analysis, width, room);
+    lines.extend(workloads);
+    lines.extend(tail);
+    let top = wrapped_rows(&lines, width).min(height.saturating_sub(section.len()));
+    frame.render_widget(block, area);
+    let [top_area, analysis_area] = Layout::vertical([
+        Constraint::Length(top as u16),
+        Constraint::Length(section.len() as u16),
+    ])
+    .areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top_area);
+    frame.render_widget(Paragraph::new(section), analysis_area);
+}
+
+/// Rows `lines` take in a paragraph `width` columns wide, wrapped at spaces like
+/// `Wrap { trim: false }`.
+fn wrapped_rows(lines: &[Line], width: usize) -> usize {
+    let width = width.max(1);
+    lines
+        .iter()
+        .map(|line| {
+            let mut rows = 1;
+            let mut used = 0;
+            let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+            for (i, word) in text.split(' ').enumerate() {
+                let len = word.chars().count() + usize::from(i > 0);
+                if used + len > width && used > 0 {
+                    rows += 1;
+                    used = word.chars().count();
+                } else {
+                    used += len;
+                }
+                while used > width {
+                    rows += 1;
+                    used -= width;
+                }
+            }
+            rows
+        })
+        .sum()
+}
+
+/// Progress per Deployment: `updated`, `ready` and `available` gauges and kubectl's status
+/// sentence; `compact`, the `ready` gauge alone, and the sentence only when something is wrong
+/// (it then says what the other gauges would).
+fn workload_lines<'a>(
+    state: &State,
+    in_env: &ServiceInEnv,
+    bar: usize,
+    label_width: usize,
+    compact: bool,
+) -> Vec<Line<'a>> {
+    let theme = &state.ctx.theme;
+    let mut lines = Vec::new();
+    for workload in in_env.workloads() {
+        let p = &workload.progress;
+        let label = if workload.role.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", workload.role)
+        };
+        let gauges: &[(&str, i32)] = if compact {
+            &[("ready", p.ready)]
+        } else {
+            &[
+                ("updated", p.updated),
+                ("ready", p.ready),
+                ("available", p.available),
+            ]
+        };
+        for &(what, value) in gauges {
+            let mut spans = vec![Span::styled(
+                format!("{:<label_width$}", format!("{label}{what}")),
+                theme.style("text.dim"),
+            )];
+            spans.extend(gauge(
+                state,
+                i64::from(value),
+                i64::from(p.desired),
+                bar,
+                format!("{value}/{}", p.desired),
+            ));
+            lines.push(Line::from(spans));
+        }
+        let health = p.health(&workload.warnings);
+        if compact && health == Health::Ok {
+            continue;
+        }
+        let sentence = status_sentence(p, &workload.warnings);
+        let style = match health {
+            Health::Failing => theme.style("status.failing"),
+            Health::Ok => theme.style("text.dim"),
+            _ => theme.style("status.progressing"),
+        };
+        lines.push(Line::from(Span::styled(sentence, style)));
+    }
+    lines
 }

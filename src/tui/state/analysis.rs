@@ -206,7 +206,8 @@ fn versions_of(in_env: &ServiceInEnv) -> String {
                 .as_ref()
                 .map(|i| i.display_tag())
                 .unwrap_or_default();
-            format!("{}={}x{}", w.role, tag, w.progress.desired)
+            // Scaling does not change what is analysed; scaling to or from zero does.
+            format!("{}={}:{}", w.role, tag, w.progress.desired > 0)
         })
         .unwrap_or_default()
     };

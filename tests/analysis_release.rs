@@ -2,7 +2,7 @@
 //! the release layer, then analysis driving the strategy through the same planners, executor
 //! and journal. Cluster state is checked with kubectl.
 
-mod analysis_support;
+use crate::analysis_support;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -2,7 +2,7 @@
 //! virtual clock: a faulty canary fails its checks, a healthy one passes, and no data or no
 //! provider pauses (and says why) instead of passing.
 
-mod analysis_support;
+use crate::analysis_support;
 
 use std::sync::Arc;
 

@@ -2,7 +2,7 @@
 //! clock: it resolves what a service runs, backfills history, checks at once and then every
 //! interval, and forwards it all as `AppEvent::Analysis` — never acting.
 
-mod analysis_support;
+use crate::analysis_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! The kube crate's typed API against the sandbox over real HTTP: CRUD, preconditions, the
 //! four patch types, subresources, logs, auth, and error Statuses.
 
-mod common;
+use crate::common;
 
 use common::{Sandbox, api_error, client_for, deployment, next, pod};
 use futures::AsyncBufReadExt;

@@ -1,7 +1,7 @@
 //! Watches through the kube crate: `Api::watch` semantics, and `kube::runtime::watcher`
 //! (list-then-watch with re-list after expiry, streaming lists), and shutdown ending watches.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

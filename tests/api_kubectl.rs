@@ -1,7 +1,7 @@
 //! Unmodified kubectl (v1.32) against the sandbox API server over real HTTP: discovery,
 //! apply and create, and the server-side Tables `get` prints.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

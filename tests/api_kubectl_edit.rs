@@ -1,7 +1,7 @@
 //! Unmodified kubectl (v1.32) against the sandbox: `get -w`, patch, scale, label, annotate,
 //! delete, logs, and what a token-protected server means for kubectl.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

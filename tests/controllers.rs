@@ -1,6 +1,6 @@
 //! Deployment rollouts against the sandbox controllers, driven by a manual clock.
 
-mod controllers_support;
+use crate::controllers_support;
 
 use controllers_support::*;
 use serde_json::json;

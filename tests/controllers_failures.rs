@@ -1,7 +1,7 @@
 //! Failure modes under the sandbox controllers: images that cannot be pulled and containers
 //! that crash, as rollouts and `kubectl rollout status` see them.
 
-mod controllers_support;
+use crate::controllers_support;
 
 use controllers_support::*;
 use serde_json::json;

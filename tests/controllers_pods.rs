@@ -1,6 +1,6 @@
 //! Pods, Services, Jobs and housekeeping under the sandbox controllers (manual clock).
 
-mod controllers_support;
+use crate::controllers_support;
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! `cargo test --release --test controllers_scale -- --ignored --nocapture` to see timings.
 //! It asserts the outcome only; the printed timings are for humans.
 
-mod controllers_support;
+use crate::controllers_support;
 
 use std::time::Instant;
 

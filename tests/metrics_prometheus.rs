@@ -5,7 +5,7 @@
 //!
 //! Without the binary the test says so loudly and passes; with `CI` set it fails.
 
-mod analysis_support;
+use crate::analysis_support;
 
 use std::path::Path;
 use std::process::Stdio;

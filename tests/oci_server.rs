@@ -1,8 +1,7 @@
 //! The sandbox registry against unmodified OCI clients over real HTTP: skopeo (the
 //! containers/image stack behind podman and CRI-O) and the oci-client crate.
 
-#[path = "oci_server/support.rs"]
-mod support;
+use crate::oci_support as support;
 
 use std::time::Duration;
 

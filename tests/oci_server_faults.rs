@@ -3,8 +3,7 @@
 //! manifests; and misbehaving clients, which must get errors, never a broken server. Real
 //! HTTP throughout.
 
-#[path = "oci_server/support.rs"]
-mod support;
+use crate::oci_support as support;
 
 use std::time::{Duration, Instant};
 

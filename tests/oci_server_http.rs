@@ -1,8 +1,7 @@
 //! The sandbox registry's distribution API, request by request over real HTTP: listing with
 //! pagination, uploads, mounts, manifests and the spec's error codes.
 
-#[path = "oci_server/support.rs"]
-mod support;
+use crate::oci_support as support;
 
 use serde_json::{Value, json};
 use shipdeck::sandbox::registry::{ImageSpec, Registry, RegistryConfig};

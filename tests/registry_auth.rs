@@ -3,7 +3,7 @@
 //! tokens (anonymous pull, authenticated push, one token for a cross-repository mount), clear
 //! 401 messages, and no credential, token or auth header in errors or logs.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

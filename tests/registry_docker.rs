@@ -1,7 +1,7 @@
 //! Reading a repository from a real `docker-registry`: tag pages, details and the digest
 //! fallback, sorting and where-running on real digests, error rows, 429 and 5xx handling.
 
-mod common;
+use crate::common;
 
 use axum::http::Method;
 use futures::StreamExt;

@@ -2,7 +2,7 @@
 //! copied between registries, every manifest of an index, verified afterwards; immutable tags
 //! in protected environments; a digest mismatch or a failure midway leaves no tag behind.
 
-mod common;
+use crate::common;
 
 use axum::http::Method;
 use shipdeck::registry::{

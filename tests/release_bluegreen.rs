@@ -1,7 +1,7 @@
 //! Blue-green end to end: deploy to the idle colour, swap the Service selector in one write,
 //! swap back, scale the idle colour down after the configured delay.
 
-mod release_common;
+use crate::release_common;
 
 use std::time::Duration;
 

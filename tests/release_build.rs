@@ -2,7 +2,7 @@
 //! streamed) that pushes to the sandbox registry, and a Kubernetes Job whose completion
 //! pushes the image and whose log is followed. The new tag then deploys.
 
-mod release_common;
+use crate::release_common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -1,7 +1,7 @@
 //! Canary end to end through every router the demo uses; weights checked with kubectl on the
 //! router objects themselves.
 
-mod release_common;
+use crate::release_common;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Deploy and roll back end to end: the real binary against the sandbox over HTTP, effects
 //! checked with unmodified kubectl (`rollout history`, the Deployment's image).
 
-mod release_common;
+use crate::release_common;
 
 use std::time::Duration;
 

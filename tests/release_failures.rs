@@ -1,7 +1,7 @@
 //! Failure paths end to end: read-only (flag and config), protected without the typed name,
 //! 409 between plan and write, the API server gone or silent mid-action.
 
-mod release_common;
+use crate::release_common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

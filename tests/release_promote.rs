@@ -1,7 +1,7 @@
 //! Promotion end to end: a tag copied by digest from the dev registry to prod's, with the
 //! approval policy (the note lands in the audit journal).
 
-mod release_common;
+use crate::release_common;
 
 use release_common::Sandbox;
 use shipdeck::config::Bump;

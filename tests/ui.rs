@@ -1,6 +1,6 @@
 //! Whole-screen snapshots of the console on the demo-like world, on a fixed clock.
 
-mod ui_support;
+use crate::ui_support;
 
 use ui_support as common;
 

@@ -2,7 +2,7 @@
 //! the watcher's events build the panel's state; whole-screen snapshots of a canary under
 //! analysis and of the failing rollout the on-call engineer opens, on a fixed clock.
 
-mod ui_support;
+use crate::ui_support;
 
 use std::collections::BTreeMap;
 use std::time::Duration;

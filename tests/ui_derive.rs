@@ -1,6 +1,6 @@
 //! Derive functions on the demo world: exact values of what the panes show.
 
-mod ui_support;
+use crate::ui_support;
 
 use ui_support as common;
 

@@ -1,6 +1,6 @@
 //! `update` without a terminal: keys, mouse and producer events in, state and commands out.
 
-mod ui_support;
+use crate::ui_support;
 
 use ui_support as common;
 

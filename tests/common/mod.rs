@@ -18,13 +18,13 @@ pub use seed::{ImageSpec, Seed};
 #[macro_export]
 macro_rules! registry_or_skip {
     () => {
-        match common::TestRegistry::start() {
+        match $crate::common::TestRegistry::start() {
             Some(r) => r,
             None => return,
         }
     };
     ($htpasswd:expr) => {
-        match common::TestRegistry::start_with_htpasswd($htpasswd) {
+        match $crate::common::TestRegistry::start_with_htpasswd($htpasswd) {
             Some(r) => r,
             None => return,
         }

@@ -128,8 +128,8 @@ async fn command_build_pushes_a_commit_tag_that_then_deploys() {
     sb.world.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn job_build_streams_its_log_and_pushes_the_image() {
+/// A sandbox whose gateway builds with a Job (the build hook pushes what the Job names).
+async fn job_build_sandbox(workdir: Option<std::path::PathBuf>) -> Sandbox {
     let sb = Sandbox::start().await;
     sb.world.env("dev").controllers.on_job_complete(build_hook(
         sb.world.registry.clone(),
@@ -154,11 +154,17 @@ async fn job_build_streams_its_log_and_pushes_the_image() {
         gateway.build = Some(BuildConfig {
             runner: BuildRunner::Job,
             command: None,
-            workdir: None,
+            workdir,
             job_template: Some("build-job.yaml".into()),
             env: Some("dev".into()),
         });
     });
+    sb
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn job_build_streams_its_log_and_pushes_the_image() {
+    let sb = job_build_sandbox(None).await;
     let commit = "0123456789abcdef0123456789abcdef01234567";
     let run = sb
         .shipdeck_advancing(
@@ -192,5 +198,79 @@ async fn job_build_streams_its_log_and_pushes_the_image() {
         )
         .await;
     assert_eq!(succeeded, "1");
+    sb.world.shutdown().await;
+}
+
+/// The console's build key: the runner follows the Job (its pod's log is the progress), says
+/// "built" only once the Job completed, then asks for the tags again so the image shows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_build_is_done_when_its_job_is() {
+    use shipdeck::runner::Runner;
+    use shipdeck::tui::{Action, AppEvent, Command, ReleaseRequest};
+
+    let src = tempfile::tempdir().expect("source dir");
+    std::fs::write(src.path().join("main.go"), "package main\n").expect("source");
+    git(src.path(), &["init", "-q"]);
+    git(src.path(), &["add", "."]);
+    git(src.path(), &["commit", "-qm", "gateway change"]);
+    let commit = git(src.path(), &["rev-parse", "HEAD"]);
+    let sb = job_build_sandbox(Some(src.path().to_path_buf())).await;
+
+    let (events_tx, mut events) = tokio::sync::mpsc::channel(1024);
+    let (commands, commands_rx) = tokio::sync::mpsc::unbounded_channel();
+    let runner = tokio::spawn(Runner::new(sb.context().await, events_tx).run(commands_rx));
+    commands
+        .send(Command::Release(ReleaseRequest {
+            id: 1,
+            action: Action::Build,
+            service: "gateway".into(),
+            env: "dev".into(),
+            tag: None,
+            revision: None,
+            weight: None,
+            target_env: None,
+        }))
+        .expect("runner listens");
+
+    let mut messages = Vec::new();
+    let mut finished = None;
+    let mut tags_refreshed = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    while finished.is_none() || !tags_refreshed {
+        tokio::select! {
+            event = events.recv() => match event.expect("runner alive") {
+                AppEvent::Confirm(ask) => {
+                    assert!(ask.title.contains("Build gateway"), "{}", ask.title);
+                    commands.send(Command::Confirmed { id: ask.id }).expect("runner listens");
+                }
+                AppEvent::ReleaseProgress { id: 1, message, done, failed } => {
+                    messages.push(message.clone());
+                    if done {
+                        finished = Some((message, failed));
+                    }
+                }
+                AppEvent::RefreshTags => tags_refreshed = true,
+                _ => {}
+            },
+            _ = tokio::time::sleep(Duration::from_millis(25)) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no end of the build within 60 s; progress so far: {messages:#?}"
+                );
+                sb.world.advance(Duration::from_secs(2));
+            }
+        }
+    }
+    let (last, failed) = finished.expect("finished");
+    assert!(!failed, "{messages:#?}");
+    assert!(last.ends_with(": built"), "{last}");
+    let log_line = messages
+        .iter()
+        .position(|m| m.contains("job finished successfully"))
+        .unwrap_or_else(|| panic!("the pod's log is streamed as progress: {messages:#?}"));
+    assert!(log_line < messages.len() - 1, "log lines come before the end");
+    let image = format!("{}/dev/gateway:{}", sb.world.registry_host, &commit[..7]);
+    assert!(digest(&image).await.is_some(), "{image} was pushed");
+    runner.abort();
     sb.world.shutdown().await;
 }

@@ -233,6 +233,22 @@ async fn run(
             return None;
         }
     }
+    if let Some(job) = build_job(&plan) {
+        // A build is done when its Job is, not when the Job object exists: follow it (its
+        // pod's log is the progress), then list tags again so the new image shows at once.
+        let result = match ctx.client(&plan.env) {
+            Ok(client) => release::build::follow_job(client, &job, None, &mut report).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                progress(&events, id, format!("{}: built", plan.summary), true, false);
+                let _ = events.try_send(AppEvent::RefreshTags);
+            }
+            Err(e) => progress(&events, id, e.to_string(), true, true),
+        }
+        return None;
+    }
     if plan.follow.is_empty() {
         progress(&events, id, format!("{}: done", plan.summary), true, false);
         return None;
@@ -248,4 +264,12 @@ async fn run(
         Err(e) => progress(&events, id, e.to_string(), true, true),
     }
     None
+}
+
+/// The build Job `plan` creates, if it is a Job build.
+fn build_job(plan: &Plan) -> Option<String> {
+    plan.writes.iter().find_map(|w| match w.body {
+        release::WriteBody::Create { .. } if w.target.kind == "Job" => Some(w.target.name.clone()),
+        _ => None,
+    })
 }

@@ -229,6 +229,7 @@ async fn console_build_is_done_when_its_job_is() {
             revision: None,
             weight: None,
             target_env: None,
+            approval: None,
         }))
         .expect("runner listens");
 
@@ -268,7 +269,10 @@ async fn console_build_is_done_when_its_job_is() {
         .iter()
         .position(|m| m.contains("job finished successfully"))
         .unwrap_or_else(|| panic!("the pod's log is streamed as progress: {messages:#?}"));
-    assert!(log_line < messages.len() - 1, "log lines come before the end");
+    assert!(
+        log_line < messages.len() - 1,
+        "log lines come before the end"
+    );
     let image = format!("{}/dev/gateway:{}", sb.world.registry_host, &commit[..7]);
     assert!(digest(&image).await.is_some(), "{image} was pushed");
     runner.abort();

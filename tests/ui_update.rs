@@ -432,3 +432,77 @@ fn nothing_changed_means_no_frame() {
     keys(&mut state, "j");
     assert!(state.dirty);
 }
+
+#[test]
+fn promotion_the_policy_gates_asks_for_an_approval_note_first() {
+    let text = format!(
+        "{}\n[policy]\napproval_for = [\"minor\", \"major\"]\n",
+        common::CONFIG
+    );
+    let config = shipdeck::config::parse_str(&text, std::path::Path::new("shipdeck.toml"))
+        .expect("config parses");
+    let mut state = demo_state_with(config, common::options(), 160, 48);
+    // orders in staging, Tags focused, the newest tag (a minor bump over prod's v1.4.2).
+    keys(&mut state, "2");
+    press(&mut state, KeyCode::Tab);
+    assert_eq!(state.view.focus, Pane::Tags);
+    let commands = keys(&mut state, "p");
+    assert!(
+        releases(&commands).is_empty(),
+        "nothing is sent before the note"
+    );
+    let Some(Modal::Prompt {
+        approval: Some(prompt),
+        ..
+    }) = &state.view.modal
+    else {
+        panic!("expected the approval prompt, got {:?}", state.view.modal);
+    };
+    assert!(
+        prompt.reason.starts_with("v1.4.2 → ")
+            && prompt.reason.ends_with("into prod is a minor bump"),
+        "{}",
+        prompt.reason
+    );
+    let screen = common::render(&state, 160, 48);
+    assert!(
+        screen.contains("Approval needed: promote orders"),
+        "{screen}"
+    );
+    assert!(screen.contains("recorded in the audit log"), "{screen}");
+
+    let commands = press(&mut state, KeyCode::Enter);
+    assert!(commands.is_empty(), "an empty note is refused");
+    assert!(
+        matches!(&state.view.modal, Some(Modal::Prompt { error: Some(e), .. }) if e.contains("ticket or an approver"))
+    );
+    keys(&mut state, "CAB-7");
+    let commands = press(&mut state, KeyCode::Enter);
+    let request = releases(&commands)[0];
+    assert_eq!(
+        (
+            request.action,
+            request.env.as_str(),
+            request.target_env.as_deref(),
+            request.approval.as_deref()
+        ),
+        (Action::Promote, "staging", Some("prod"), Some("CAB-7"))
+    );
+    assert!(state.view.modal.is_none());
+}
+
+#[test]
+fn promotion_without_a_gating_bump_goes_straight_to_planning() {
+    let text = format!("{}\n[policy]\napproval_for = [\"major\"]\n", common::CONFIG);
+    let config = shipdeck::config::parse_str(&text, std::path::Path::new("shipdeck.toml"))
+        .expect("config parses");
+    let mut state = demo_state_with(config, common::options(), 160, 48);
+    keys(&mut state, "2");
+    press(&mut state, KeyCode::Tab);
+    let commands = keys(&mut state, "p");
+    let request = releases(&commands)[0];
+    assert_eq!(
+        (request.action, request.approval.as_deref()),
+        (Action::Promote, None)
+    );
+}

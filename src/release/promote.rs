@@ -134,7 +134,7 @@ pub fn plan_promote(
     Ok(plan)
 }
 
-fn bump_name(kind: Bump) -> &'static str {
+pub fn bump_name(kind: Bump) -> &'static str {
     match kind {
         Bump::Major => "major",
         Bump::Minor => "minor",

@@ -58,7 +58,7 @@ pub fn to_release(req: &ReleaseRequest) -> Result<release::ReleaseRequest, Strin
                 Action::Promote {
                     tag,
                     from: req.env.clone(),
-                    approval: None,
+                    approval: req.approval.clone(),
                 },
             )
         }

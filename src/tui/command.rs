@@ -62,6 +62,8 @@ pub struct ReleaseRequest {
     pub weight: Option<u32>,
     /// Where a promotion goes (the environment after `env`).
     pub target_env: Option<String>,
+    /// The approval note a promotion needs under the policy (recorded in the audit log).
+    pub approval: Option<String>,
 }
 
 impl fmt::Display for ReleaseRequest {

@@ -50,17 +50,27 @@ pub enum Modal {
         request: ConfirmRequest,
         input: Input,
     },
-    /// A value for an action (the canary weight).
+    /// A value for an action: the canary weight, or the approval note of a promotion that
+    /// the policy asks one for (`approval` holds that promotion until the note is typed).
     Prompt {
         action: Action,
         input: Input,
         error: Option<String>,
+        approval: Option<Box<ApprovalPrompt>>,
     },
     QuitWhileWriting,
     TagDetails {
         repository: String,
         tag: String,
     },
+}
+
+/// A promotion waiting for its approval note, and why the policy wants one.
+#[derive(Debug, Clone)]
+pub struct ApprovalPrompt {
+    pub request: crate::tui::command::ReleaseRequest,
+    /// E.g. "v2.3.0 → v3.0.0 into prod is a major bump".
+    pub reason: String,
 }
 
 #[derive(Debug, Clone)]

@@ -119,20 +119,32 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
             }
         },
         Modal::Prompt {
-            action, mut input, ..
+            action,
+            mut input,
+            approval,
+            ..
         } => match key.code {
             KeyCode::Esc => {}
             _ if ctrl_c => {}
-            KeyCode::Enter => match release::canary_set(state, input.value()) {
-                Ok(commands) => return commands,
-                Err(error) => {
-                    state.view.modal = Some(Modal::Prompt {
-                        action,
-                        input,
-                        error: Some(error),
-                    })
-                }
-            },
+            KeyCode::Enter => {
+                let text = input.value().to_string();
+                let (approval, error) = match approval {
+                    Some(prompt) => match release::approve(state, prompt, &text) {
+                        Ok(commands) => return commands,
+                        Err((prompt, error)) => (Some(prompt), error),
+                    },
+                    None => match release::canary_set(state, &text) {
+                        Ok(commands) => return commands,
+                        Err(error) => (None, error),
+                    },
+                };
+                state.view.modal = Some(Modal::Prompt {
+                    action,
+                    input,
+                    error: Some(error),
+                    approval,
+                })
+            }
             _ => {
                 if let Some(request) = to_input_request(&TerminalEvent::Key(key)) {
                     input.handle(request);
@@ -141,6 +153,7 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
                     action,
                     input,
                     error: None,
+                    approval,
                 });
             }
         },

@@ -8,7 +8,7 @@ use super::super::actions::Action;
 use super::super::command::{Command, ReleaseRequest};
 use super::super::state::State;
 use super::super::state::derived::RevisionItem;
-use super::super::state::view::Modal;
+use super::super::state::view::{ApprovalPrompt, Modal};
 use super::navigate::{selected_revision, selected_tag};
 use super::{notice, track_release};
 use crate::config::Strategy;
@@ -47,6 +47,7 @@ pub fn request(state: &mut State, action: Action) -> Vec<Command> {
         revision: None,
         weight: None,
         target_env: None,
+        approval: None,
     };
     let strategy_needed = match action {
         Action::Canary
@@ -89,6 +90,7 @@ pub fn request(state: &mut State, action: Action) -> Vec<Command> {
                 action,
                 input: Input::default(),
                 error: None,
+                approval: None,
             });
             return Vec::new();
         }
@@ -119,6 +121,16 @@ pub fn request(state: &mut State, action: Action) -> Vec<Command> {
                         format!("promote to {} refused: {reason}", next.name),
                         true,
                     );
+                    return Vec::new();
+                }
+                // Ask for the note up front: the planner would only refuse without one.
+                if let Some(reason) = approval_reason(state, &request) {
+                    state.view.modal = Some(Modal::Prompt {
+                        action,
+                        input: Input::default(),
+                        error: None,
+                        approval: Some(Box::new(ApprovalPrompt { request, reason })),
+                    });
                     return Vec::new();
                 }
             }
@@ -196,6 +208,56 @@ pub fn canary_set(state: &mut State, text: &str) -> Result<Vec<Command>, String>
         revision: None,
         weight: Some(weight),
         target_env: None,
+        approval: None,
     };
     Ok(send(state, request))
+}
+
+/// Why the policy wants an approval note for this promotion, if it does: a bump it lists
+/// (`policy.approval_for`) between what the target environment runs and the tag, into a
+/// protected environment. The planner checks again against the cluster.
+fn approval_reason(state: &State, request: &ReleaseRequest) -> Option<String> {
+    let target = request.target_env.as_deref()?;
+    let tag = request.tag.as_deref()?;
+    let config = &state.ctx.config;
+    let env = config.envs.iter().find(|e| e.name == target)?;
+    let column = state
+        .domain
+        .snapshot
+        .envs
+        .iter()
+        .position(|e| e.name == target)?;
+    let running = state
+        .derived
+        .rows
+        .iter()
+        .find(|r| r.name == request.service)?
+        .cells
+        .get(column)?
+        .tag
+        .clone();
+    let bump =
+        crate::release::promote::approval_needed(&config.policy, env, running.as_deref(), tag)?;
+    Some(format!(
+        "{} → {tag} into {target} is a {} bump",
+        running.as_deref().unwrap_or("?"),
+        crate::release::promote::bump_name(bump)
+    ))
+}
+
+/// The approval note typed for a promotion that needs one: sends it with the note.
+pub fn approve(
+    state: &mut State,
+    mut prompt: Box<ApprovalPrompt>,
+    text: &str,
+) -> Result<Vec<Command>, (Box<ApprovalPrompt>, String)> {
+    let note = text.trim();
+    if note.is_empty() {
+        return Err((
+            prompt,
+            "type a ticket or an approver: it is recorded in the audit log".into(),
+        ));
+    }
+    prompt.request.approval = Some(note.to_string());
+    Ok(send(state, prompt.request.clone()))
 }

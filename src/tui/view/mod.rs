@@ -67,9 +67,19 @@ pub fn render(frame: &mut Frame, state: &State) {
         Some(Modal::Confirm { request, input }) => {
             modal::confirm(frame, area, state, request, input)
         }
-        Some(Modal::Prompt { input, error, .. }) => {
-            modal::prompt(frame, area, state, input, error.as_deref())
-        }
+        Some(Modal::Prompt {
+            input,
+            error,
+            approval,
+            ..
+        }) => modal::prompt(
+            frame,
+            area,
+            state,
+            input,
+            error.as_deref(),
+            approval.as_deref(),
+        ),
         Some(Modal::QuitWhileWriting) => modal::quit(frame, area, state),
         Some(Modal::TagDetails { repository, tag }) => {
             modal::tag_details(frame, area, state, repository, tag)

@@ -9,6 +9,7 @@ use tui_input::Input;
 
 use super::super::event::ConfirmRequest;
 use super::super::state::State;
+use super::super::state::view::ApprovalPrompt;
 use super::widgets::{age, centered};
 use crate::model::image::short_digest;
 
@@ -107,14 +108,42 @@ pub fn confirm(
     );
 }
 
-pub fn prompt(frame: &mut Frame, area: Rect, state: &State, input: &Input, error: Option<&str>) {
+pub fn prompt(
+    frame: &mut Frame,
+    area: Rect,
+    state: &State,
+    input: &Input,
+    error: Option<&str>,
+    approval: Option<&ApprovalPrompt>,
+) {
     let theme = &state.ctx.theme;
     let service = state.view.selected_service.as_deref().unwrap_or("—");
     let env = state.focused_env().unwrap_or("—");
-    let mut lines = vec![Line::from(vec![
-        Span::raw("Canary weight in % (0-100): "),
+    let (title, label, mut lines) = match approval {
+        None => (
+            format!(" Set canary weight: {service} @ {env} "),
+            "Canary weight in % (0-100): ",
+            Vec::new(),
+        ),
+        Some(prompt) => (
+            format!(" Approval needed: {} ", prompt.request),
+            "Approval note: ",
+            vec![
+                Line::from(format!(
+                    "{}: policy asks for an approval note",
+                    prompt.reason
+                )),
+                Line::from(Span::styled(
+                    "(a ticket or an approver; it is recorded in the audit log)",
+                    theme.style("text.dim"),
+                )),
+            ],
+        ),
+    };
+    lines.push(Line::from(vec![
+        Span::raw(label),
         Span::styled(format!("{}▏", input.value()), theme.style("input")),
-    ])];
+    ]));
     if let Some(error) = error {
         lines.push(Line::from(Span::styled(
             error.to_string(),
@@ -125,14 +154,7 @@ pub fn prompt(frame: &mut Frame, area: Rect, state: &State, input: &Input, error
         "Enter sends · Esc cancels",
         theme.style("text.dim"),
     )));
-    dialog(
-        frame,
-        area,
-        state,
-        format!(" Set canary weight: {service} @ {env} "),
-        lines,
-        false,
-    );
+    dialog(frame, area, state, title, lines, false);
 }
 
 pub fn quit(frame: &mut Frame, area: Rect, state: &State) {

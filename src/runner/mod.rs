@@ -154,6 +154,7 @@ impl Runner {
                     self.plans.clone(),
                     request,
                     self.events.clone(),
+                    self.ticker.clone(),
                 );
             }
             Command::Confirmed { id } => {
@@ -162,6 +163,7 @@ impl Runner {
                     self.plans.clone(),
                     id,
                     self.events.clone(),
+                    self.ticker.clone(),
                 );
             }
             Command::Cancelled { id } => release::cancelled(&self.plans, id, &self.events),

@@ -5,10 +5,11 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use parking_lot::Mutex;
 use tokio::sync::mpsc;
 
+// The actions log shows times on the console's clock (the sandbox world's in the demo).
+use crate::metrics::runner::Ticker;
 use crate::release::{
     self, Action, Confirmation, Outcome, Plan, Progress, ReleaseContext, RollbackTarget,
 };
@@ -114,6 +115,7 @@ pub fn plan(
     pending: Pending,
     req: ReleaseRequest,
     events: mpsc::Sender<AppEvent>,
+    clock: Arc<dyn Ticker>,
 ) {
     tokio::spawn(async move {
         let id = req.id;
@@ -132,7 +134,7 @@ pub fn plan(
                 progress(&events, id, format!("{}: {why}", plan.summary), true, false);
             }
             Ok(plan) if release::confirm::required(&plan) == Confirmation::None => {
-                run(ctx, plan, id, events).await;
+                run(ctx, plan, id, events, clock).await;
             }
             Ok(plan) => {
                 let ask = confirm_request(id, &plan, "");
@@ -160,13 +162,14 @@ pub fn confirmed(
     pending: Pending,
     id: u64,
     events: mpsc::Sender<AppEvent>,
+    clock: Arc<dyn Ticker>,
 ) {
     let Some(plan) = pending.0.lock().remove(&id) else {
         return;
     };
     let pending = pending.clone();
     tokio::spawn(async move {
-        if let Some(replanned) = run(ctx, plan, id, events.clone()).await {
+        if let Some(replanned) = run(ctx, plan, id, events.clone(), clock).await {
             let ask = confirm_request(id, &replanned, "Changed since planned: ");
             pending.0.lock().insert(id, replanned);
             let _ = events.send(AppEvent::Confirm(ask)).await;
@@ -180,6 +183,7 @@ async fn run(
     plan: Plan,
     id: u64,
     events: mpsc::Sender<AppEvent>,
+    clock: Arc<dyn Ticker>,
 ) -> Option<Plan> {
     let env = plan.env.clone();
     let mut last_verb = String::new();
@@ -188,7 +192,7 @@ async fn run(
             Progress::Sending { verb, .. } => last_verb = verb.to_uppercase(),
             Progress::Applied { target, .. } | Progress::Verified { target } => {
                 let _ = events.try_send(AppEvent::ActionLogged(ActionRecord {
-                    time: Timestamp::now(),
+                    time: clock.now(),
                     env: env.clone(),
                     method: last_verb.clone(),
                     object: target.clone(),
@@ -223,7 +227,7 @@ async fn run(
         Ok(Outcome::Applied { .. }) => {}
         Err(e) => {
             let _ = events.try_send(AppEvent::ActionLogged(ActionRecord {
-                time: Timestamp::now(),
+                time: clock.now(),
                 env: plan.env.clone(),
                 method: last_verb.clone(),
                 object: plan.summary.clone(),

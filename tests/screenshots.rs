@@ -210,6 +210,15 @@ async fn screenshots_tell_the_demo_story_and_are_deterministic() {
         ],
     );
 
+    // Kubelet messages longer than the panel end with an ellipsis, not mid-word at the border.
+    assert!(
+        screens["failing"]
+            .iter()
+            .any(|r| r.contains("Back-off restarting failed container") && r.ends_with("…│")),
+        "{}",
+        screens["failing"].join("\n")
+    );
+
     // The rollback dialog: the plan as a diff, and the typed confirmation protected prod wants.
     assert_shows(
         "rollback",

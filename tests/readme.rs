@@ -1,5 +1,6 @@
 //! README drift: its key table is generated from the one action registry (the same source as
-//! the `?` overlay and the footer), and its first commands are the ones CI runs.
+//! the `?` overlay and the footer), its first commands are the ones CI runs, and it shows every
+//! screenshot scene.
 //! `SHIPDECK_UPDATE_README=1 cargo test --test readme` rewrites the table.
 
 use shipdeck::tui::actions::REGISTRY;
@@ -68,4 +69,29 @@ fn readme_starts_with_the_demo_and_the_test_command_ci_runs() {
         ci.contains("grep -m1 -E '^cargo test' README.md"),
         ".ci/run runs README's test command"
     );
+}
+
+#[test]
+fn readme_shows_every_screenshot_scene_and_each_picture_exists() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README.md");
+    for scene in shipdeck::screenshot::scenes::SCENES {
+        let picture = format!("screenshots/{scene}.png");
+        assert!(
+            readme.contains(&format!("]({picture})")),
+            "README.md shows {picture}"
+        );
+    }
+    let shown = readme.split("](screenshots/").skip(1).map(|rest| {
+        rest.split(')')
+            .next()
+            .expect("a closing parenthesis")
+            .to_string()
+    });
+    for file in shown {
+        assert!(
+            std::path::Path::new(&format!("{root}/screenshots/{file}")).exists(),
+            "README.md shows screenshots/{file}, which `cargo run -- screenshots` did not write"
+        );
+    }
 }

@@ -333,7 +333,8 @@ fn credential_helpers_on_path() {
     let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
         .args([
             "--exact",
-            "credential_helpers_on_path",
+            // Its name inside the one test binary (tests/suite.rs).
+            "registry_auth::credential_helpers_on_path",
             "--nocapture",
             "--test-threads=1",
         ])

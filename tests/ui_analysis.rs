@@ -461,35 +461,3 @@ fn no_size_panics_with_analysis() {
         assert_eq!(render(&state, w, h).lines().count(), h as usize);
     }
 }
-
-/// Writes `screenshots/canary-analysis.svg` (and `.png` with `rsvg-convert`) from the canary
-/// scene above, until the `screenshots` command has a scene for it. Run on purpose:
-/// `cargo test --test ui_analysis -- --ignored`.
-#[test]
-#[ignore = "writes screenshots/; run on purpose"]
-fn write_canary_analysis_screenshot() {
-    use ratatui::Terminal;
-    use ratatui::backend::TestBackend;
-    use shipdeck::screenshot::{TerminalColors, buffer_to_svg, svg_to_png};
-
-    let state = canary_scene(160, 48);
-    let mut terminal = Terminal::new(TestBackend::new(160, 48)).expect("test terminal");
-    terminal
-        .draw(|frame| shipdeck::tui::view::render(frame, &state))
-        .expect("draw");
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("screenshots");
-    std::fs::create_dir_all(&dir).expect("screenshots dir");
-    let svg = dir.join("canary-analysis.svg");
-    let picture = buffer_to_svg(terminal.backend().buffer(), TerminalColors::default());
-    assert!(picture.contains("would advance to the next canary step"));
-    std::fs::write(&svg, picture).expect("svg written");
-    let png = dir.join("canary-analysis.png");
-    if svg_to_png(&svg, &png).expect("rsvg-convert runs") {
-        assert!(std::fs::metadata(&png).expect("png").len() > 0);
-    } else {
-        eprintln!(
-            "rsvg-convert is not installed: only {} was written",
-            svg.display()
-        );
-    }
-}

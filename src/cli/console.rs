@@ -120,7 +120,7 @@ async fn run_console(
 
 /// The sandbox world's clock for release analysis: the world may run faster than real time,
 /// and its metrics run on the same clock, so queries name the instant of their check.
-struct WorldTicker(Clock);
+pub struct WorldTicker(pub Clock);
 
 impl Ticker for WorldTicker {
     fn now(&self) -> Timestamp {

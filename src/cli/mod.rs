@@ -13,6 +13,7 @@ pub mod actions;
 mod build;
 pub mod drive;
 mod guarded;
+pub mod screenshots;
 mod status;
 mod tags;
 
@@ -49,6 +50,9 @@ pub enum Command {
     /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
+    /// Renders the README's screenshots from the demo world (for maintainers).
+    #[command(hide = true)]
+    Screenshots(screenshots::ScreenshotsArgs),
     #[command(flatten)]
     Release(actions::ReleaseCommand),
 }
@@ -74,6 +78,7 @@ pub async fn run(cli: Cli) -> Result<i32> {
         None => console::console(launch(&cli)).await,
         Some(Command::Demo(ref args)) => console::demo(args.clone(), launch(&cli)).await,
         Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
+        Some(Command::Screenshots(args)) => screenshots::run(args).await,
         Some(Command::Release(cmd)) => {
             let globals = actions::Globals {
                 config: cli.config,

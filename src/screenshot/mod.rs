@@ -1,5 +1,8 @@
 //! Pictures of the console for README and reviews, rendered from buffers (no terminal).
 
+pub mod headless;
+pub mod scenes;
+mod settle;
 pub mod svg;
 
 pub use svg::{TerminalColors, buffer_to_svg};

@@ -101,6 +101,19 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
             Vec::new()
         }
         AppEvent::Confirm(request) => {
+            // The plan is here: "planning…" is over, and the dialog says what to do next.
+            if let Some(status) = state.domain.releases.get_mut(&request.id) {
+                let planning = format!("{}: planning…", status.request);
+                if state
+                    .view
+                    .notice
+                    .as_ref()
+                    .is_some_and(|n| n.text == planning)
+                {
+                    state.view.notice = None;
+                }
+                status.message = "waiting for confirmation".into();
+            }
             state.view.modal = Some(Modal::Confirm {
                 request,
                 input: Default::default(),

@@ -8,7 +8,7 @@ use ratatui::widgets::Paragraph;
 use super::super::actions::Pane;
 use super::super::state::State;
 use super::super::state::view::BottomMode;
-use super::widgets::{age, pane_block};
+use super::widgets::{age, ellipsize, pane_block};
 
 pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.ctx.theme;
@@ -33,7 +33,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     } else {
                         theme.style("text")
                     };
-                    Line::from(vec![
+                    let mut spans = vec![
                         Span::styled(
                             format!("{:>6} ", age(state.now, e.time)),
                             theme.style("text.dim"),
@@ -41,12 +41,17 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                         Span::styled(format!("{:<8}", e.type_), style),
                         Span::styled(format!("{:<22} ", e.reason), style),
                         Span::styled(format!("{} ", e.object), theme.style("text.dim")),
-                        Span::raw(if e.count > 1 {
-                            format!("{} (x{})", e.message, e.count)
-                        } else {
-                            e.message.clone()
-                        }),
-                    ])
+                    ];
+                    let message = if e.count > 1 {
+                        format!("{} (x{})", e.message, e.count)
+                    } else {
+                        e.message.clone()
+                    };
+                    // A message cut by the border would read as complete: end it with `…`.
+                    let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+                    let room = (area.width as usize).saturating_sub(2 + used);
+                    spans.push(Span::raw(ellipsize(&message, room)));
+                    Line::from(spans)
                 })
                 .collect();
             (format!(" Events: {service} @ {env} "), lines)

@@ -37,7 +37,19 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let inner = area.width.saturating_sub(4);
     let node_width: u16 = if inner >= 80 { 12 } else { 0 };
     let age_width: u16 = if inner >= 40 { 5 } else { 0 };
-    let restarts_width: u16 = if inner >= 50 { 11 } else { 3 };
+    // `8 (100s ago)` outgrows the usual width once restarts reach two digits or the last one
+    // is minutes old: the column grows for it (up to 15) rather than cutting the cell.
+    let widest_restarts = selected
+        .pods
+        .iter()
+        .map(|p| p.restarts_cell(state.now).chars().count())
+        .max()
+        .unwrap_or(0);
+    let restarts_width: u16 = if inner >= 50 {
+        (widest_restarts as u16).clamp(11, 15)
+    } else {
+        3
+    };
     let status_width: u16 = if inner >= 60 { 16 } else { 10 };
     let columns = 3 + u16::from(node_width > 0) + u16::from(age_width > 0);
     let fixed = 5 + status_width + restarts_width + age_width + node_width + columns;
@@ -96,7 +108,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                     ellipsize(&pod.status, status_width as usize),
                     status_style,
                 )),
-                Cell::from(pod.restarts_cell(state.now)),
+                // Narrow: the count alone ("6", not a cut "6 (").
+                Cell::from(if restarts_width > 3 {
+                    ellipsize(&pod.restarts_cell(state.now), restarts_width as usize)
+                } else {
+                    pod.summary.restarts.to_string()
+                }),
             ];
             if age_width > 0 {
                 cells.push(Cell::from(age(state.now, pod.created)));

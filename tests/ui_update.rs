@@ -168,6 +168,9 @@ fn rollbacks_use_the_selected_or_last_known_good_revision() {
     press(&mut state, KeyCode::Tab);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.view.focus, Pane::Revisions);
+    // The first row is the current revision: `r` there means the previous one, not a no-op.
+    let commands = keys(&mut state, "r");
+    assert_eq!(releases(&commands)[0].revision, None);
     keys(&mut state, "jj");
     let commands = keys(&mut state, "r");
     assert_eq!(releases(&commands)[0].revision, Some(3));

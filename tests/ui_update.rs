@@ -119,6 +119,19 @@ fn deploy_sends_the_selected_tag_to_the_focused_env() {
             .message
             .contains("planning")
     );
+    assert!(notice(&state).ends_with("planning…"), "{}", notice(&state));
+    // Once confirmed, the footer stops saying "planning…".
+    let id = request.id;
+    update(&mut state, confirm_request(id, Some("orders")));
+    keys(&mut state, "orders");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Command::Confirmed { id }]
+    );
+    assert_eq!(
+        notice(&state),
+        "deploy orders v1.5.0 @ prod: confirmed, applying…"
+    );
 }
 
 #[test]

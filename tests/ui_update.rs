@@ -418,6 +418,28 @@ fn registry_refresh_refetches_the_selection() {
 }
 
 #[test]
+fn a_registry_refresh_that_finds_the_same_tags_costs_no_frame() {
+    let mut state = demo_state(160, 48);
+    state.dirty = false;
+    update(&mut state, AppEvent::RefreshTags);
+    for event in common::registry_events("127.0.0.1:5000/dev/orders", &common::ORDERS_DEV_TAGS) {
+        update(&mut state, AppEvent::Registry(event));
+    }
+    assert!(!state.dirty, "same tags, same screen: no frame");
+    let mut more = common::ORDERS_DEV_TAGS.to_vec();
+    more.push(("v1.6.0", 60));
+    update(&mut state, AppEvent::RefreshTags);
+    for event in common::registry_events("127.0.0.1:5000/dev/orders", &more) {
+        update(&mut state, AppEvent::Registry(event));
+    }
+    assert!(state.dirty, "a new tag shows");
+    assert_eq!(
+        state.derived.selected.as_ref().map(|s| s.tags.len()),
+        Some(9)
+    );
+}
+
+#[test]
 fn clock_ticks_move_ages() {
     let mut state = demo_state(160, 48);
     state.dirty = false;
@@ -425,6 +447,13 @@ fn clock_ticks_move_ages() {
     update(&mut state, AppEvent::Tick(later));
     assert!(state.dirty);
     assert_eq!(state.now, later);
+    // A clock that stands still (or moves within the second shown) costs no frame.
+    state.dirty = false;
+    update(&mut state, AppEvent::Tick(later));
+    let within: Timestamp = "2025-06-01T12:10:00.400Z".parse().expect("time");
+    update(&mut state, AppEvent::Tick(within));
+    assert!(!state.dirty, "no visible change, no frame");
+    assert_eq!(state.now, within);
 }
 
 #[test]

@@ -330,14 +330,12 @@ fn credential_helpers_on_path() {
         std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
     ))
     .expect("PATH");
+    // libtest names tests by module path without the crate (`registry_auth::…` inside the
+    // one `suite` binary): the bare function name would match nothing under `--exact`.
+    let full = concat!(module_path!(), "::credential_helpers_on_path");
+    let name = full.split_once("::").map_or(full, |(_, test)| test);
     let output = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            // Its name inside the one test binary (tests/suite.rs).
-            "registry_auth::credential_helpers_on_path",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["--exact", name, "--nocapture", "--test-threads=1"])
         .env(CHILD, &registry.host)
         .env("DOCKER_CONFIG", config.path())
         .env("PATH", path)

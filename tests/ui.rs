@@ -221,3 +221,32 @@ fn protected_write_confirmation_and_actions_log() {
     keys(&mut state, "a");
     insta::assert_snapshot!("actions_log_after_cancel", render(&state, 160, 48));
 }
+
+#[test]
+fn long_plan_titles_widen_the_dialog_or_wrap_in_it() {
+    use shipdeck::tui::{ConfirmRequest, PlanChange};
+    let title = "Set orders canary weight in prod: 25% → 50% (via httproutes.gateway.networking.k8s.io/orders)";
+    let mut state = demo_state(160, 48);
+    keys(&mut state, "3");
+    update(
+        &mut state,
+        AppEvent::Confirm(ConfirmRequest {
+            id: 1,
+            title: title.into(),
+            env: "prod".into(),
+            namespace: "shop".into(),
+            changes: vec![PlanChange {
+                object: "httproutes.gateway.networking.k8s.io/orders".into(),
+                field: "spec.rules.0.backendRefs[orders-canary].weight".into(),
+                from: "25".into(),
+                to: "50".into(),
+            }],
+            type_to_confirm: Some("orders".into()),
+            notes: Vec::new(),
+        }),
+    );
+    let wide = render(&state, 160, 48);
+    assert!(wide.contains(title), "the whole title shows:\n{wide}");
+    insta::assert_snapshot!("confirm_long_title", wide);
+    insta::assert_snapshot!("confirm_long_title_60x20", render(&state, 60, 20));
+}

@@ -119,6 +119,19 @@ fn deploy_sends_the_selected_tag_to_the_focused_env() {
             .message
             .contains("planning")
     );
+    assert!(notice(&state).ends_with("planning…"), "{}", notice(&state));
+    // Once confirmed, the footer stops saying "planning…".
+    let id = request.id;
+    update(&mut state, confirm_request(id, Some("orders")));
+    keys(&mut state, "orders");
+    assert_eq!(
+        press(&mut state, KeyCode::Enter),
+        vec![Command::Confirmed { id }]
+    );
+    assert_eq!(
+        notice(&state),
+        "deploy orders v1.5.0 @ prod: confirmed, applying…"
+    );
 }
 
 #[test]
@@ -168,6 +181,9 @@ fn rollbacks_use_the_selected_or_last_known_good_revision() {
     press(&mut state, KeyCode::Tab);
     press(&mut state, KeyCode::Tab);
     assert_eq!(state.view.focus, Pane::Revisions);
+    // The first row is the current revision: `r` there means the previous one, not a no-op.
+    let commands = keys(&mut state, "r");
+    assert_eq!(releases(&commands)[0].revision, None);
     keys(&mut state, "jj");
     let commands = keys(&mut state, "r");
     assert_eq!(releases(&commands)[0].revision, Some(3));
@@ -402,6 +418,28 @@ fn registry_refresh_refetches_the_selection() {
 }
 
 #[test]
+fn a_registry_refresh_that_finds_the_same_tags_costs_no_frame() {
+    let mut state = demo_state(160, 48);
+    state.dirty = false;
+    update(&mut state, AppEvent::RefreshTags);
+    for event in common::registry_events("127.0.0.1:5000/dev/orders", &common::ORDERS_DEV_TAGS) {
+        update(&mut state, AppEvent::Registry(event));
+    }
+    assert!(!state.dirty, "same tags, same screen: no frame");
+    let mut more = common::ORDERS_DEV_TAGS.to_vec();
+    more.push(("v1.6.0", 60));
+    update(&mut state, AppEvent::RefreshTags);
+    for event in common::registry_events("127.0.0.1:5000/dev/orders", &more) {
+        update(&mut state, AppEvent::Registry(event));
+    }
+    assert!(state.dirty, "a new tag shows");
+    assert_eq!(
+        state.derived.selected.as_ref().map(|s| s.tags.len()),
+        Some(9)
+    );
+}
+
+#[test]
 fn clock_ticks_move_ages() {
     let mut state = demo_state(160, 48);
     state.dirty = false;
@@ -409,6 +447,13 @@ fn clock_ticks_move_ages() {
     update(&mut state, AppEvent::Tick(later));
     assert!(state.dirty);
     assert_eq!(state.now, later);
+    // A clock that stands still (or moves within the second shown) costs no frame.
+    state.dirty = false;
+    update(&mut state, AppEvent::Tick(later));
+    let within: Timestamp = "2025-06-01T12:10:00.400Z".parse().expect("time");
+    update(&mut state, AppEvent::Tick(within));
+    assert!(!state.dirty, "no visible change, no frame");
+    assert_eq!(state.now, within);
 }
 
 #[test]

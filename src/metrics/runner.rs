@@ -227,8 +227,10 @@ impl Runner {
     /// the pause limit). `Pause` is reported at each inconclusive check and the loop goes on:
     /// data may come back.
     pub async fn run(&mut self, goal: Goal) -> Decision {
+        let mut previous = None;
         loop {
-            let next = next_check(self.ticker.now(), self.interval());
+            let next = following_check(previous, self.ticker.now(), self.interval());
+            previous = Some(next);
             (self.sink)(AnalysisEvent::Waiting { next_check: next });
             self.ticker.sleep_until(next).await;
             let report = self.check(next).await;
@@ -380,6 +382,22 @@ pub fn next_check(now: Timestamp, interval: Duration) -> Timestamp {
     Timestamp::from_millisecond(aligned).unwrap_or(now)
 }
 
+/// The check after the one at `previous`: one interval later, on the same grid. Asking
+/// [`next_check`] again would skip a grid point, since a check ends a little after its instant
+/// (checks would run every other interval while the console shows "every interval"). A check
+/// that overran its interval starts the grid again from now.
+pub fn following_check(
+    previous: Option<Timestamp>,
+    now: Timestamp,
+    interval: Duration,
+) -> Timestamp {
+    let after = previous.and_then(|p| p.checked_add(interval).ok());
+    match after {
+        Some(t) if t > now => t,
+        _ => next_check(now, interval),
+    }
+}
+
 fn reading(r: Result<Option<f64>, ProviderError>, scale: f64) -> Reading {
     match r {
         Ok(Some(v)) => Reading::Value(v * scale),
@@ -400,5 +418,21 @@ mod tests {
         assert_eq!(next_check(t(base), i), t(base + 30));
         assert_eq!(next_check(t(base + 1), i), t(base + 60));
         assert_eq!(next_check(t(base + 29), i), t(base + 60));
+    }
+
+    #[test]
+    fn checks_follow_each_other_every_interval() {
+        let t = |s: i64| Timestamp::from_second(s).expect("valid");
+        let i = Duration::from_secs(30);
+        let base = 1_794_999_990;
+        // The check at base+30 ended a few milliseconds later: the next is one interval on.
+        let ended = t(base + 30) + Duration::from_millis(40);
+        assert_eq!(following_check(Some(t(base + 30)), ended, i), t(base + 60));
+        assert_eq!(following_check(None, ended, i), t(base + 90));
+        // A check that overran its interval does not schedule one in the past.
+        assert_eq!(
+            following_check(Some(t(base + 30)), t(base + 61), i),
+            t(base + 120)
+        );
     }
 }

@@ -47,6 +47,7 @@ pub async fn run_loop(
     let mut sighup = signal(SignalKind::hangup()).wrap_err("installing the SIGHUP handler")?;
     let mut events_open = true;
     let mut next_frame = Instant::now();
+    let mut frames: u64 = 0;
     let size = terminal.size()?;
     state.view.size = (size.width, size.height);
 
@@ -58,6 +59,10 @@ pub async fn run_loop(
                 .wrap_err("drawing the console")?;
             state.dirty = false;
             next_frame = Instant::now() + frame_interval;
+            frames += 1;
+            // Counting frames in the log (SHIPDECK_LOG=shipdeck::tui=debug) shows whether an
+            // idle console redraws: it should not without something visible changing.
+            tracing::debug!(frames, "frame drawn");
         }
         let produced = tokio::select! {
             biased;

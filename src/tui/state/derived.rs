@@ -37,7 +37,7 @@ pub enum TagsStatus {
 }
 
 /// The selected service in the focused environment.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Selected {
     pub spec: usize,
     pub in_env: ServiceInEnv,

@@ -124,7 +124,14 @@ impl State {
         if !(stale.rows || envs_changed || stale.filter || stale.selection) {
             return Vec::new();
         }
-        self.dirty = true;
+        // Only the selection's panes are stale (a registry refresh, tags or details arriving):
+        // they are rebuilt, and a frame drawn only if they came out different. A periodic
+        // tag refresh that finds the same tags costs no frame.
+        let selection_only = !(stale.rows || envs_changed || stale.filter);
+        let before = selection_only.then(|| self.derived.selected.take());
+        if before.is_none() {
+            self.dirty = true;
+        }
         if stale.rows || envs_changed {
             let changed = (!stale.rows).then_some(&stale.envs);
             rebuild_rows(
@@ -141,6 +148,9 @@ impl State {
         self.domain.sort_changed_repos();
         self.derived.selected =
             build_selected(&self.ctx.config, &self.domain, &self.view, &self.derived);
+        if before.is_some_and(|before| before != self.derived.selected) {
+            self.dirty = true;
+        }
         self.clamp_lists();
         let mut commands = self.fetches_for_selection();
         commands.extend(self.analysis_for_selection());

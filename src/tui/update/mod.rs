@@ -53,6 +53,8 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
         AppEvent::Registry(event) => {
             state.domain.apply_registry(event);
             state.stale.selection = true;
+            // The tag details dialog reads the registry answers directly, not the selection.
+            state.dirty |= matches!(state.view.modal, Some(Modal::TagDetails { .. }));
             Vec::new()
         }
         AppEvent::Logs { env, pod, lines } => {
@@ -131,9 +133,12 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
         }
         AppEvent::Analysis { watch, feed } => analysis::apply(state, watch, feed),
         AppEvent::Tick(now) => {
-            // Ages are formatted when drawn, so the clock only needs a frame.
+            // Ages are formatted when drawn, so the clock only needs a frame; nothing shows
+            // finer than a second, and a stand-still clock (--virtual-clock) shows no change.
+            if now.as_second() != state.now.as_second() {
+                state.dirty = true;
+            }
             state.now = now;
-            state.dirty = true;
             Vec::new()
         }
         AppEvent::RefreshTags => refresh_tags(state),

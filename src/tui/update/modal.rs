@@ -96,15 +96,10 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
                     );
                     state.view.modal = Some(Modal::Confirm { request, input });
                 }
-                _ => {
-                    if let Some(status) = state.domain.releases.get_mut(&request.id) {
-                        status.message = "confirmed, applying…".into();
-                    }
-                    return vec![Command::Confirmed { id: request.id }];
-                }
+                _ => return confirmed(state, request.id),
             },
             KeyCode::Char('y') if request.type_to_confirm.is_none() => {
-                return vec![Command::Confirmed { id: request.id }];
+                return confirmed(state, request.id);
             }
             KeyCode::Char('n') if request.type_to_confirm.is_none() => {
                 return cancel(state, request.id);
@@ -166,6 +161,16 @@ pub fn on_key(state: &mut State, key: KeyEvent) -> Vec<Command> {
         Modal::TagDetails { .. } => {}
     }
     Vec::new()
+}
+
+fn confirmed(state: &mut State, id: u64) -> Vec<Command> {
+    if let Some(status) = state.domain.releases.get_mut(&id) {
+        status.message = "confirmed, applying…".into();
+        // The footer said "planning…" since the key was pressed; that is no longer true.
+        let text = format!("{}: confirmed, applying…", status.request);
+        notice(state, text, false);
+    }
+    vec![Command::Confirmed { id }]
 }
 
 fn cancel(state: &mut State, id: u64) -> Vec<Command> {

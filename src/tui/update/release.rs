@@ -136,10 +136,12 @@ pub fn request(state: &mut State, action: Action) -> Vec<Command> {
             }
         }
         Action::Rollback if state.view.focus == super::super::actions::Pane::Revisions => {
+            // The current revision is selected by default: rolling back to it would be a
+            // no-op, so it means "the previous one", as `r` does outside this pane.
             request.revision = match selected_revision(state) {
-                Some(RevisionItem::ReplicaSet(row)) => Some(row.revision),
-                Some(RevisionItem::Helm(helm)) => Some(helm.revision),
-                None => None,
+                Some(RevisionItem::ReplicaSet(row)) if !row.current => Some(row.revision),
+                Some(RevisionItem::Helm(helm)) if helm.status != "deployed" => Some(helm.revision),
+                _ => None,
             };
         }
         Action::RollbackLastKnownGood => {

@@ -72,10 +72,18 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
 pub fn render_banner(frame: &mut Frame, area: Rect, state: &State) {
     let theme = &state.ctx.theme;
     let env = state.focused_env().unwrap_or_default();
-    let text = format!(
-        " {} PROTECTED: {env} — writes show the plan and ask you to type the service name",
-        theme.symbols.protected
-    );
+    let mark = theme.symbols.protected;
+    // The longest that fits: cut mid-sentence it read "ask you to typ".
+    let text = [
+        format!(
+            " {mark} PROTECTED: {env} — writes show the plan and ask you to type the service name"
+        ),
+        format!(" {mark} PROTECTED: {env} — writes ask you to type the service name"),
+        format!(" {mark} PROTECTED: {env}"),
+    ]
+    .into_iter()
+    .find(|t| Line::raw(t.as_str()).width() <= usize::from(area.width))
+    .unwrap_or_else(|| format!(" {mark} {env}"));
     frame.render_widget(
         Paragraph::new(text).style(theme.style("banner.protected")),
         area,

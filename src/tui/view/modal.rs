@@ -18,11 +18,27 @@ fn dialog(
     area: Rect,
     state: &State,
     title: String,
-    lines: Vec<Line>,
+    mut lines: Vec<Line>,
     protected: bool,
 ) {
     let theme = &state.ctx.theme;
-    let width = 90.min(area.width);
+    // A plan's title names the whole write (e.g. the route object): the dialog grows to show
+    // it, and when the screen is too narrow the title moves into the body, where it wraps.
+    let title_width = Line::raw(title.as_str()).width();
+    let wanted = u16::try_from(title_width + 2).unwrap_or(u16::MAX).max(90);
+    let width = wanted.min(area.width);
+    let title = if title_width + 2 <= usize::from(width) {
+        title
+    } else {
+        lines.insert(
+            0,
+            Line::from(Span::styled(
+                title.trim().to_string(),
+                theme.style("pane.title"),
+            )),
+        );
+        String::new()
+    };
     let inner = usize::from(width.saturating_sub(2)).max(1);
     // Long lines wrap; the last line (how to confirm) must never be cut off.
     let rows: usize = lines.iter().map(|l| l.width().div_ceil(inner).max(1)).sum();

@@ -110,7 +110,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
                 )),
                 // Narrow: the count alone ("6", not a cut "6 (").
                 Cell::from(if restarts_width > 3 {
-                    ellipsize(&pod.restarts_cell(state.now), restarts_width as usize)
+                    fit_restarts(pod.restarts_cell(state.now), restarts_width as usize)
                 } else {
                     pod.summary.restarts.to_string()
                 }),
@@ -124,4 +124,28 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             cells
         },
     );
+}
+
+/// kubectl's `7 (4m38s ago)` when it fits, else the count alone: cut at the column edge it
+/// read `7 (4m38s ag`, and the count is what matters when space is short.
+fn fit_restarts(cell: String, width: usize) -> String {
+    if cell.chars().count() <= width {
+        return cell;
+    }
+    match cell.split_once(' ') {
+        Some((count, _)) => count.to_string(),
+        None => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_restarts;
+
+    #[test]
+    fn restarts_keep_the_count_when_the_time_does_not_fit() {
+        assert_eq!(fit_restarts("6 (95s ago)".into(), 11), "6 (95s ago)");
+        assert_eq!(fit_restarts("7 (4m38s ago)".into(), 11), "7");
+        assert_eq!(fit_restarts("12".into(), 3), "12");
+    }
 }

@@ -42,6 +42,7 @@ mod release_deploy;
 mod release_failures;
 mod release_promote;
 mod sandbox_demo;
+mod sandbox_kubectl_rollout;
 mod ui;
 mod ui_analysis;
 mod ui_derive;

@@ -43,6 +43,7 @@ mod release_failures;
 mod release_promote;
 mod sandbox_demo;
 mod sandbox_kubectl_rollout;
+mod sandbox_serve;
 mod ui;
 mod ui_analysis;
 mod ui_derive;

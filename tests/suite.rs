@@ -41,6 +41,7 @@ mod release_canary;
 mod release_deploy;
 mod release_failures;
 mod release_promote;
+mod sandbox_bad_requests;
 mod sandbox_demo;
 mod sandbox_kubectl_rollout;
 mod sandbox_serve;

@@ -265,7 +265,8 @@ impl Cluster {
         part: Part,
     ) -> Result<Arc<Value>, ApiError> {
         let rt = res.get();
-        let current = self.get(res, namespace, name)?;
+        // The request is checked before the store is read, like the real server's handler:
+        // a mismatched name is a 400 even when the object does not exist.
         if !obj.is_object() {
             return Err(ApiError::bad_request(
                 "the body of the request must be an object",
@@ -277,6 +278,7 @@ impl Cluster {
                 "the name of the object ({body_name}) does not match the name on the URL ({name})"
             )));
         }
+        let current = self.get(res, namespace, name)?;
         let expected_rv = match obj["metadata"]["resourceVersion"].as_str() {
             Some(s) if !s.is_empty() => Some(
                 s.parse::<u64>()

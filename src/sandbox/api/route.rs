@@ -194,7 +194,7 @@ pub fn parse_query(query: Option<&str>) -> Result<Params, ApiError> {
         let v = value.as_ref();
         match key.as_ref() {
             "watch" => p.watch = parse_bool(&key, v)?,
-            "resourceVersion" => p.resource_version = non_empty(v),
+            "resourceVersion" => p.resource_version = parse_resource_version(v)?,
             "resourceVersionMatch" => p.resource_version_match = non_empty(v),
             "timeoutSeconds" => p.timeout_seconds = Some(parse_num(&key, v)?),
             "allowWatchBookmarks" => p.allow_watch_bookmarks = parse_bool(&key, v)?,
@@ -238,6 +238,19 @@ fn parse_bool(key: &str, v: &str) -> Result<bool, ApiError> {
         "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
         _ => Err(ApiError::bad_request(format!(
             "invalid value {v:?} for query parameter {key}: expected a boolean"
+        ))),
+    }
+}
+
+/// Resource versions are the store's counter: anything else is the etcd store's 400.
+fn parse_resource_version(v: &str) -> Result<Option<String>, ApiError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    match v.parse::<u64>() {
+        Ok(_) => Ok(Some(v.to_string())),
+        Err(e) => Err(ApiError::bad_request(format!(
+            "invalid resource version: resourceVersion: Invalid value: {v:?}: {e}"
         ))),
     }
 }

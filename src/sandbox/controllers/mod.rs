@@ -269,7 +269,7 @@ impl Controllers {
 }
 
 /// A round can write a lot (5,000 pods starting at once). Reading the change history whenever
-/// this many writes piled up keeps it from outrunning the store's bounded history (20,000
+/// this many writes piled up keeps it from outrunning the store's bounded history (5,000
 /// changes by default), which would force a full resync.
 const CHECKPOINT_WRITES: u64 = 2_000;
 

@@ -207,10 +207,15 @@ async fn conflict_with_the_same_plan_retries_once() {
     .await;
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let outcome = execute(&plan, &ctx, &mut move |p| {
-        seen.lock().expect("lock").push(p)
-    })
-    .await;
+    // Bounded, so that a re-read stuck on a dead connection fails the test instead of CI.
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        execute(&plan, &ctx, &mut move |p| {
+            seen.lock().expect("lock").push(p)
+        }),
+    )
+    .await
+    .expect("execute settles a lost answer within a minute");
     assert!(
         matches!(outcome, Ok(Outcome::Applied { .. })),
         "{outcome:?}"
@@ -283,14 +288,19 @@ async fn a_lost_answer_is_settled_by_re_reading() {
     let plan = plan_request(&request(Action::CanarySet { percent: 50 }), &ctx)
         .await
         .expect("plan");
-    // The write reaches the server on the open connection; its answer never comes back.
-    proxy.freeze_existing();
+    // The write reaches the server; its answer never comes back.
+    proxy.swallow_next_write();
     let events = Arc::new(Mutex::new(Vec::new()));
     let seen = events.clone();
-    let outcome = execute(&plan, &ctx, &mut move |p| {
-        seen.lock().expect("lock").push(p)
-    })
-    .await;
+    // Bounded, so that a re-read stuck on a dead connection fails the test instead of CI.
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        execute(&plan, &ctx, &mut move |p| {
+            seen.lock().expect("lock").push(p)
+        }),
+    )
+    .await
+    .expect("execute settles a lost answer within a minute");
     assert!(
         matches!(outcome, Ok(Outcome::Applied { .. })),
         "{outcome:?}"

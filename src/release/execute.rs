@@ -28,6 +28,9 @@ use super::registry::RegistryOps;
 
 /// Conflicts tolerated when every re-plan is the same decision (only versions moved).
 const MAX_SAME_PLAN_RETRIES: usize = 4;
+/// Attempts at a re-read, each bounded by the write timeout: a pooled connection the network
+/// silently dropped would otherwise hang the action forever.
+const REREAD_ATTEMPTS: u32 = 3;
 
 /// Field manager shipdeck's writes are recorded under.
 pub const FIELD_MANAGER: &str = "shipdeck";
@@ -275,6 +278,19 @@ async fn send(
     }
 }
 
+/// Re-plans `plan`, giving up (as an error) after `REREAD_ATTEMPTS` unanswered attempts.
+async fn reread(x: &ExecEnv<'_>, plan: &Plan) -> Result<Plan, ReleaseError> {
+    for _ in 0..REREAD_ATTEMPTS {
+        if let Ok(result) = tokio::time::timeout(x.write_timeout, x.replanner.replan(plan)).await {
+            return result;
+        }
+    }
+    Err(ReleaseError::Other(format!(
+        "re-reading {} in {} got no answer ({REREAD_ATTEMPTS} tries of {:?})",
+        plan.service, plan.env, x.write_timeout
+    )))
+}
+
 /// Whether `fresh` (a re-plan) no longer needs `write`: every field it set already has the
 /// planned value.
 fn already_applied(write: &Write, fresh: &Plan) -> bool {
@@ -349,7 +365,7 @@ pub async fn execute(
                 progress(Progress::Conflict {
                     target: target.clone(),
                 });
-                let fresh = x.replanner.replan(plan).await?;
+                let fresh = reread(x, plan).await?;
                 if !plan.same_remaining(index, &fresh) {
                     return Ok(Outcome::Replanned {
                         plan: fresh,
@@ -404,7 +420,7 @@ pub async fn execute(
                     }))
                 };
                 // Only a re-read may turn "unknown" into "applied"; nothing is re-sent.
-                let fresh = match x.replanner.replan(plan).await {
+                let fresh = match reread(x, plan).await {
                     Ok(fresh) if already_applied(&write, &fresh) => fresh,
                     _ => return Err(unknown()),
                 };

@@ -16,6 +16,15 @@ pub struct Proxy {
     pub addr: SocketAddr,
     conns: Conns,
     accept: JoinHandle<()>,
+    /// Set: the next connection that carries a write swallows that write's answer.
+    swallow_writes: Arc<AtomicBool>,
+}
+
+/// Whether a chunk from the client starts an HTTP request that changes something.
+fn starts_a_write(chunk: &[u8]) -> bool {
+    [&b"PATCH "[..], b"PUT ", b"POST ", b"DELETE "]
+        .iter()
+        .any(|verb| chunk.starts_with(verb))
 }
 
 impl Proxy {
@@ -24,17 +33,35 @@ impl Proxy {
         let addr = listener.local_addr().expect("proxy address");
         let conns: Conns = Arc::default();
         let registry = conns.clone();
+        let swallow_writes = Arc::new(AtomicBool::new(false));
+        let swallow = swallow_writes.clone();
         let accept = tokio::spawn(async move {
             while let Ok((inbound, _)) = listener.accept().await {
                 let frozen = Arc::new(AtomicBool::new(false));
                 let flag = frozen.clone();
+                let freeze = frozen.clone();
+                let swallow = swallow.clone();
                 let task = tokio::spawn(async move {
                     let Ok(outbound) = TcpStream::connect(upstream).await else {
                         return;
                     };
                     let (mut client_read, mut client_write) = inbound.into_split();
                     let (mut server_read, mut server_write) = outbound.into_split();
-                    let up = tokio::io::copy(&mut client_read, &mut server_write);
+                    let up = async {
+                        let mut buf = vec![0u8; 16 * 1024];
+                        loop {
+                            let n = client_read.read(&mut buf).await?;
+                            if n == 0 {
+                                return Ok::<_, std::io::Error>(());
+                            }
+                            // Only this write's connection goes silent: reads on other
+                            // connections (the re-read that settles the outcome) still work.
+                            if starts_a_write(&buf[..n]) && swallow.swap(false, Ordering::SeqCst) {
+                                freeze.store(true, Ordering::SeqCst);
+                            }
+                            server_write.write_all(&buf[..n]).await?;
+                        }
+                    };
                     let down = async {
                         let mut buf = vec![0u8; 16 * 1024];
                         loop {
@@ -60,6 +87,7 @@ impl Proxy {
             addr,
             conns,
             accept,
+            swallow_writes,
         }
     }
 
@@ -67,11 +95,10 @@ impl Proxy {
         format!("http://{}", self.addr)
     }
 
-    /// Connections open now deliver requests but never answer; new ones work normally.
-    pub fn freeze_existing(&self) {
-        for (flag, _) in self.conns.lock().iter() {
-            flag.store(true, Ordering::SeqCst);
-        }
+    /// The next write reaches the server but its answer never comes back; the connection
+    /// that carried it stays silent, every other connection works normally.
+    pub fn swallow_next_write(&self) {
+        self.swallow_writes.store(true, Ordering::SeqCst);
     }
 
     /// The server is gone: open connections are cut and new ones refused.

@@ -136,6 +136,15 @@ async fn handle(State(ctx): State<Arc<Ctx>>, req: Request) -> Response {
         Ok(Err(err)) => error_response(&err),
         Err(_) => error_response(&ApiError::internal("internal error handling the request")),
     };
+    let mut response = response;
+    if response.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        // The rest of the body was never read, so this connection cannot carry another request;
+        // saying so keeps the client from sending its next request into a closing socket.
+        response.headers_mut().insert(
+            header::CONNECTION,
+            header::HeaderValue::from_static("close"),
+        );
+    }
     tracing::debug!(
         cluster = %ctx.cluster.name,
         %method,

@@ -510,3 +510,5 @@ fn event_cells(ev: &Value, now: Timestamp) -> Vec<Value> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_other_kinds;

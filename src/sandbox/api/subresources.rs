@@ -304,6 +304,17 @@ impl Follower {
         }
         let mut store_changes = self.store.subscribe();
         loop {
+            // Looked at before reading: the kubelet writes a container's last lines and then
+            // marks it finished, so every line is read before the stream ends.
+            let finished = self
+                .store
+                .get(*kinds::PODS, &self.ns, &self.pod)
+                .is_none_or(|pod| {
+                    matches!(
+                        pod["status"]["phase"].as_str(),
+                        Some("Succeeded" | "Failed")
+                    )
+                });
             let (lines, next) = self
                 .store
                 .log_from(&self.ns, &self.pod, &self.key, self.pos);
@@ -314,15 +325,6 @@ impl Follower {
                     return;
                 }
             }
-            let finished = self
-                .store
-                .get(*kinds::PODS, &self.ns, &self.pod)
-                .is_none_or(|pod| {
-                    matches!(
-                        pod["status"]["phase"].as_str(),
-                        Some("Succeeded" | "Failed")
-                    )
-                });
             if finished || self.fmt.budget == Some(0) {
                 return;
             }

@@ -189,6 +189,11 @@ pub fn sync_pod(ctx: &Ctx<'_>, st: &mut State, key: &Key) {
         for i in 0..rt.containers.len() {
             lifecycle::step(ctx, &pod, &mut rt, i, &mut out);
         }
+        // A container's last lines are in its log before its status says it ended, as on a
+        // node: whoever follows the log until the pod finishes reads them all.
+        for (ctr, lines) in std::mem::take(&mut out.logs) {
+            ctx.cluster.store.append_log(ns, name, &ctr, &lines);
+        }
         let status = status::render(ctx, &pod, &rt);
         if pod.get("status") != Some(&status)
             && let Ok(Some(written)) = ctx.cluster.modify(*kinds::PODS, ns, name, true, |p| {

@@ -268,6 +268,8 @@ pub async fn follow_job(
     let mut events = futures::stream::select(events.boxed(), pod_events.boxed());
     // Log lines arrive from a task of their own (the watch loop owns `progress`).
     let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    // Dropped once the job is done, so that `lines` ends when the log stream does.
+    let mut lines_tx = Some(lines_tx);
     let mut streaming: Option<String> = None;
     let mut last_warning: Option<String> = None;
     let deadline = timeout.map(|t| tokio::time::Instant::now() + t);
@@ -287,11 +289,8 @@ pub async fn follow_job(
                         let conditions = job.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
                         let done = |kind: &str| conditions.iter().any(|c| c.type_ == kind && c.status == "True");
                         if done("Complete") || done("Failed") {
-                            // Let the log stream drain what it already read.
-                            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-                            while let Ok(line) = lines.try_recv() {
-                                progress(Progress::Log { line });
-                            }
+                            lines_tx = None;
+                            finish_log(&pods, name, streaming.is_some(), &mut lines, progress).await;
                         }
                         if done("Complete") {
                             progress(Progress::Log { line: format!("job {name} succeeded") });
@@ -317,9 +316,10 @@ pub async fn follow_job(
                             }
                             last_warning = warning;
                         }
-                        if started && streaming.as_deref() != Some(pod_name.as_str()) {
+                        let tx = lines_tx.clone();
+                        if let Some(tx) = tx.filter(|_| started && streaming.as_deref() != Some(pod_name.as_str())) {
                             streaming = Some(pod_name.clone());
-                            let (api, tx) = (pods.clone(), lines_tx.clone());
+                            let api = pods.clone();
                             tokio::spawn(async move {
                                 let params = LogParams { follow: true, ..LogParams::default() };
                                 match api.log_stream(&pod_name, &params).await {
@@ -351,6 +351,44 @@ pub async fn follow_job(
             _ = &mut sleep => {
                 return Err(ReleaseError::Rollout(format!("timed out waiting for build job {name}")));
             }
+        }
+    }
+}
+
+/// Passes on the rest of a finished job's log: what the follow stream still delivers (it ends
+/// when the pod does), or, when the pod finished before it was seen running, the whole log.
+async fn finish_log(
+    pods: &kube::Api<k8s_openapi::api::core::v1::Pod>,
+    job: &str,
+    streamed: bool,
+    lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
+    progress: &mut (dyn FnMut(Progress) + Send),
+) {
+    use kube::api::{ListParams, LogParams};
+    // A follow stream that never ends (a stuck kubelet) must not hold the result back.
+    let bound = std::time::Duration::from_secs(10);
+    if streamed {
+        let drain = async {
+            while let Some(line) = lines.recv().await {
+                progress(Progress::Log { line });
+            }
+        };
+        let _ = tokio::time::timeout(bound, drain).await;
+        return;
+    }
+    let listed = pods
+        .list(&ListParams::default().labels(&format!("job-name={job}")))
+        .await;
+    for pod in listed.map(|l| l.items).unwrap_or_default() {
+        let name = pod.metadata.name.unwrap_or_default();
+        let log = tokio::time::timeout(bound, pods.logs(&name, &LogParams::default())).await;
+        match log {
+            Ok(Ok(text)) => text
+                .lines()
+                .for_each(|line| progress(Progress::Log { line: line.into() })),
+            _ => progress(Progress::Log {
+                line: format!("(cannot read the log of {name})"),
+            }),
         }
     }
 }

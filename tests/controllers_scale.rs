@@ -1,6 +1,6 @@
 //! 5,000 pods in 200 Deployments (each behind a Service) rolled out and updated. Ignored by
 //! default (slow in debug builds); run with
-//! `cargo test --release --test controllers_scale -- --ignored --nocapture` to see timings.
+//! `cargo test --release --test suite controllers_scale -- --ignored --nocapture` to see timings.
 //! It asserts the outcome only; the printed timings are for humans.
 
 use crate::controllers_support;

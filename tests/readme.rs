@@ -1,7 +1,7 @@
 //! README drift: its key table is generated from the one action registry (the same source as
 //! the `?` overlay and the footer), its first commands are the ones CI runs, and it shows every
 //! screenshot scene.
-//! `SHIPDECK_UPDATE_README=1 cargo test --test readme` rewrites the table.
+//! `SHIPDECK_UPDATE_README=1 cargo test --test suite readme` rewrites the table.
 
 use shipdeck::tui::actions::REGISTRY;
 
@@ -42,7 +42,7 @@ fn readme_key_table_matches_the_action_registry() {
             std::fs::write(path, updated).expect("README.md written");
         } else {
             panic!(
-                "README.md's key table is stale; run SHIPDECK_UPDATE_README=1 cargo test --test readme"
+                "README.md's key table is stale; run SHIPDECK_UPDATE_README=1 cargo test --test suite readme"
             );
         }
     }

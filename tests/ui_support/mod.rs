@@ -248,11 +248,15 @@ pub fn big_state(services: usize, pods: usize, tags: usize, width: u16, height: 
         &mut state,
         AppEvent::Input(ratatui::crossterm::event::Event::Resize(width, height)),
     );
-    let per_deployment = (pods / (services * ENVS.len())).max(1) as i32;
-    for env in ENVS {
+    // Exactly `pods` in all: the first deployments take one more each for the remainder.
+    let deployments = services * ENVS.len();
+    let replicas_of =
+        |n: usize| ((pods / deployments + usize::from(n < pods % deployments)).max(1)) as i32;
+    for (e, env) in ENVS.into_iter().enumerate() {
         let mut objects_of_env = Vec::new();
         for i in 0..services {
             let name = format!("svc-{i:03}");
+            let per_deployment = replicas_of(e * services + i);
             let d = deploy(
                 &name,
                 "app",

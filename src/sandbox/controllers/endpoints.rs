@@ -108,6 +108,11 @@ pub fn sync(
         let (svcs, _) = store.list(*kinds::SERVICES, Some(ns));
         // Every pod a Service selects carries its selector's first pair: index by it.
         let mut by_pair: HashMap<(&str, &Value), Vec<usize>> = HashMap::new();
+        let by_name: HashMap<&str, usize> = svcs
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (name_of(s), i))
+            .collect();
         for (i, svc) in svcs.iter().enumerate() {
             if let Some((k, v)) = selector(svc).and_then(|sel| sel.iter().next()) {
                 by_pair.entry((k.as_str(), v)).or_default().push(i);
@@ -130,12 +135,7 @@ pub fn sync(
                 .pod_services
                 .get(&(ns.clone(), pod_name.clone()))
             {
-                candidates.extend(
-                    svcs.iter()
-                        .enumerate()
-                        .filter(|(_, s)| held.contains(name_of(s)))
-                        .map(|(i, _)| i),
-                );
+                candidates.extend(held.iter().filter_map(|name| by_name.get(name.as_str())));
             }
             for i in candidates {
                 let svc = &svcs[i];

@@ -119,10 +119,13 @@ impl Tsdb {
     }
 
     pub fn group(&mut self, labels: &Labels) -> &mut Group {
+        // Labels are cloned only for a new group: `entry` would clone them on every sample.
         if !self.groups.contains_key(labels) {
             self.groups.insert(labels.clone(), Group::default());
         }
-        self.groups.entry(labels.clone()).or_default()
+        self.groups
+            .get_mut(labels)
+            .expect("the group was just looked up or inserted")
     }
 
     /// Records a sample at `t` for each present group, drops samples older than the

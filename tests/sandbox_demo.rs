@@ -7,22 +7,6 @@ use shipdeck::sandbox::resources::kinds;
 use shipdeck::sandbox::scenario::catalog::{DEMO, NAMESPACE};
 use shipdeck::sandbox::world::{World, WorldOptions};
 
-/// Four consecutive free loopback ports (API servers and registry), so two worlds can be
-/// started on the same addresses one after the other.
-fn free_port_base() -> u16 {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if base < 60000
-            && (0..4).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no four consecutive free ports");
-}
-
 async fn demo_world(port_base: u16) -> World {
     World::start(WorldOptions {
         manual_clock: true,
@@ -53,7 +37,7 @@ fn get(world: &World, env: &str, res: shipdeck::sandbox::resources::ResId, name:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_tells_its_story_deterministically() {
-    let port_base = free_port_base();
+    let port_base = crate::common::free_port_base();
     let world = demo_world(port_base).await;
 
     // The on-call story: prod delivery's newest rollout crash-loops past its deadline while

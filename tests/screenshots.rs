@@ -12,22 +12,6 @@ use shipdeck::sandbox::scenario::catalog::DEMO;
 use shipdeck::screenshot::scenes::SCENES;
 use shipdeck::screenshot::svg::{CELL_H, CELL_W};
 
-/// Five consecutive free loopback ports (API servers, registry, metrics), so both runs use the
-/// same addresses (they show in image references on screen).
-fn free_port_base() -> u16 {
-    for _ in 0..50 {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-        let base = probe.local_addr().expect("addr").port();
-        drop(probe);
-        if base < 60000
-            && (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
-        {
-            return base;
-        }
-    }
-    panic!("no five consecutive free ports");
-}
-
 /// Runs `shipdeck screenshots` into `dir/out`; returns the SVGs by scene.
 async fn screenshots(dir: &Path, port_base: u16) -> BTreeMap<String, String> {
     let out = dir.join("out");
@@ -119,7 +103,7 @@ fn background(svg: &str) -> &str {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn screenshots_tell_the_demo_story_and_are_deterministic() {
-    let port_base = free_port_base();
+    let port_base = crate::common::free_port_base();
     let dir = tempfile::tempdir().expect("temp dir");
     let first = screenshots(&dir.path().join("first"), port_base).await;
     let screens: BTreeMap<&str, Vec<String>> =

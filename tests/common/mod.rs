@@ -49,3 +49,19 @@ pub fn client(host: &str) -> shipdeck::registry::RegistryClient {
     shipdeck::install_crypto_provider();
     shipdeck::registry::RegistryClient::new(host, options()).expect("client")
 }
+
+/// Five consecutive free loopback ports (the world's API servers, registry and metrics), so
+/// two worlds or two runs can use the same addresses one after the other.
+pub fn free_port_base() -> u16 {
+    for _ in 0..50 {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let base = probe.local_addr().expect("addr").port();
+        drop(probe);
+        if base < 60000
+            && (0..5).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no five consecutive free ports");
+}

@@ -157,7 +157,12 @@ pub fn objects(env: &str, d: &Deploy) -> Vec<KubeObject> {
         out.push(KubeObject::ReplicaSet(Arc::new(rs)));
         for i in 0..r.replicas as usize {
             let ok = (i as i32) < r.ready;
-            let pod_name = format!("{rs_name}-{}", SUFFIXES[i % SUFFIXES.len()]);
+            // Past the eighth pod the suffixes repeat with a number, so names stay unique.
+            let suffix = match i / SUFFIXES.len() {
+                0 => SUFFIXES[i].to_string(),
+                round => format!("{}{round}", SUFFIXES[i % SUFFIXES.len()]),
+            };
+            let pod_name = format!("{rs_name}-{suffix}");
             let img = image(env, d.repo, r.tag);
             let state = if ok {
                 json!({ "running": { "startedAt": ago(r.age - 30) } })

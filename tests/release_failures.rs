@@ -205,30 +205,36 @@ async fn conflict_with_the_same_plan_retries_once() {
         &["annotate", "httproute", "orders", "team=checkout"],
     )
     .await;
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let seen = events.clone();
-    // Bounded, so that a re-read stuck on a dead connection fails the test instead of CI.
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(60),
-        execute(&plan, &ctx, &mut move |p| {
-            seen.lock().expect("lock").push(p)
-        }),
-    )
-    .await
-    .expect("execute settles a lost answer within a minute");
+    let (outcome, events) = execute_recording(&plan, &ctx).await;
     assert!(
         matches!(outcome, Ok(Outcome::Applied { .. })),
         "{outcome:?}"
     );
     assert!(
         events
-            .lock()
-            .expect("lock")
             .iter()
             .any(|p| matches!(p, Progress::Retrying { .. }))
     );
     assert_eq!(route_weights(&sb, "prod").await, "50 50");
     sb.world.shutdown().await;
+}
+
+/// Executes `plan`, keeping every progress report. Bounded, so that an executor stuck on a
+/// dead connection fails the test instead of stalling CI.
+async fn execute_recording(
+    plan: &shipdeck::release::Plan,
+    ctx: &shipdeck::release::ReleaseContext,
+) -> (Result<Outcome, ReleaseError>, Vec<Progress>) {
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(60),
+        execute(plan, ctx, &mut move |p| seen.lock().expect("lock").push(p)),
+    )
+    .await
+    .expect("execute settles within a minute");
+    let events = events.lock().expect("lock").clone();
+    (outcome, events)
 }
 
 /// A context whose prod client goes through `proxy`.
@@ -290,25 +296,13 @@ async fn a_lost_answer_is_settled_by_re_reading() {
         .expect("plan");
     // The write reaches the server; its answer never comes back.
     proxy.swallow_next_write();
-    let events = Arc::new(Mutex::new(Vec::new()));
-    let seen = events.clone();
-    // Bounded, so that a re-read stuck on a dead connection fails the test instead of CI.
-    let outcome = tokio::time::timeout(
-        Duration::from_secs(60),
-        execute(&plan, &ctx, &mut move |p| {
-            seen.lock().expect("lock").push(p)
-        }),
-    )
-    .await
-    .expect("execute settles a lost answer within a minute");
+    let (outcome, events) = execute_recording(&plan, &ctx).await;
     assert!(
         matches!(outcome, Ok(Outcome::Applied { .. })),
         "{outcome:?}"
     );
     assert!(
         events
-            .lock()
-            .expect("lock")
             .iter()
             .any(|p| matches!(p, Progress::Verified { .. }))
     );

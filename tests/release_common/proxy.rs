@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use parking_lot::Mutex;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 
@@ -18,6 +18,25 @@ pub struct Proxy {
     accept: JoinHandle<()>,
     /// Set: the next connection that carries a write swallows that write's answer.
     swallow_writes: Arc<AtomicBool>,
+}
+
+/// Copies `from` to `to` until either end closes; `forward` sees each chunk and says whether
+/// to pass it on.
+async fn pump(
+    from: &mut (impl AsyncRead + Unpin),
+    to: &mut (impl AsyncWrite + Unpin),
+    mut forward: impl FnMut(&[u8]) -> bool,
+) -> std::io::Result<()> {
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = from.read(&mut buf).await?;
+        if n == 0 {
+            return Ok(());
+        }
+        if forward(&buf[..n]) {
+            to.write_all(&buf[..n]).await?;
+        }
+    }
 }
 
 /// Whether a chunk from the client starts an HTTP request that changes something.
@@ -39,7 +58,6 @@ impl Proxy {
             while let Ok((inbound, _)) = listener.accept().await {
                 let frozen = Arc::new(AtomicBool::new(false));
                 let flag = frozen.clone();
-                let freeze = frozen.clone();
                 let swallow = swallow.clone();
                 let task = tokio::spawn(async move {
                     let Ok(outbound) = TcpStream::connect(upstream).await else {
@@ -47,34 +65,18 @@ impl Proxy {
                     };
                     let (mut client_read, mut client_write) = inbound.into_split();
                     let (mut server_read, mut server_write) = outbound.into_split();
-                    let up = async {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            let n = client_read.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, std::io::Error>(());
-                            }
-                            // Only this write's connection goes silent: reads on other
-                            // connections (the re-read that settles the outcome) still work.
-                            if starts_a_write(&buf[..n]) && swallow.swap(false, Ordering::SeqCst) {
-                                freeze.store(true, Ordering::SeqCst);
-                            }
-                            server_write.write_all(&buf[..n]).await?;
+                    // Only this write's connection goes silent: reads on other connections
+                    // (the re-read that settles the outcome) still work.
+                    let up = pump(&mut client_read, &mut server_write, |chunk| {
+                        if starts_a_write(chunk) && swallow.swap(false, Ordering::SeqCst) {
+                            flag.store(true, Ordering::SeqCst);
                         }
-                    };
-                    let down = async {
-                        let mut buf = vec![0u8; 16 * 1024];
-                        loop {
-                            let n = server_read.read(&mut buf).await?;
-                            if n == 0 {
-                                return Ok::<_, std::io::Error>(());
-                            }
-                            // A frozen connection still delivers requests but swallows answers.
-                            if !flag.load(Ordering::SeqCst) {
-                                client_write.write_all(&buf[..n]).await?;
-                            }
-                        }
-                    };
+                        true
+                    });
+                    // A frozen connection still delivers requests but swallows answers.
+                    let down = pump(&mut server_read, &mut client_write, |_| {
+                        !flag.load(Ordering::SeqCst)
+                    });
                     tokio::select! {
                         _ = up => {}
                         _ = down => {}

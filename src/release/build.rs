@@ -316,10 +316,10 @@ pub async fn follow_job(
                             }
                             last_warning = warning;
                         }
-                        let tx = lines_tx.clone();
-                        if let Some(tx) = tx.filter(|_| started && streaming.as_deref() != Some(pod_name.as_str())) {
+                        let new_pod = started && streaming.as_deref() != Some(pod_name.as_str());
+                        if let Some(tx) = lines_tx.as_ref().filter(|_| new_pod) {
                             streaming = Some(pod_name.clone());
-                            let api = pods.clone();
+                            let (api, tx) = (pods.clone(), tx.clone());
                             tokio::spawn(async move {
                                 let params = LogParams { follow: true, ..LogParams::default() };
                                 match api.log_stream(&pod_name, &params).await {
@@ -376,10 +376,15 @@ async fn finish_log(
         let _ = tokio::time::timeout(bound, drain).await;
         return;
     }
-    let listed = pods
-        .list(&ListParams::default().labels(&format!("job-name={job}")))
-        .await;
-    for pod in listed.map(|l| l.items).unwrap_or_default() {
+    let selector = ListParams::default().labels(&format!("job-name={job}"));
+    let listed = tokio::time::timeout(bound, pods.list(&selector)).await;
+    let Ok(Ok(listed)) = listed else {
+        progress(Progress::Log {
+            line: format!("(cannot list the pods of job {job})"),
+        });
+        return;
+    };
+    for pod in listed.items {
         let name = pod.metadata.name.unwrap_or_default();
         let log = tokio::time::timeout(bound, pods.logs(&name, &LogParams::default())).await;
         match log {

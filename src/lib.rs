@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod screenshot;
 pub mod theme;
 pub mod tui;
+pub mod world_ticker;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before
 /// the first client is built (see toolchain notes). Safe to call more than once.

@@ -2,6 +2,7 @@
 //! scripts and CI call (same planners and executor as the console).
 
 pub mod console;
+pub mod demo;
 pub mod sandbox;
 
 use std::path::PathBuf;
@@ -46,7 +47,7 @@ pub struct Cli {
 pub enum Command {
     /// The console on the embedded sandbox world (three simulated clusters, a registry and
     /// traffic, all in-process): nothing to install.
-    Demo(console::DemoArgs),
+    Demo(demo::DemoArgs),
     /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -76,7 +77,7 @@ fn launch(cli: &Cli) -> console::Launch {
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => console::console(launch(&cli)).await,
-        Some(Command::Demo(ref args)) => console::demo(args.clone(), launch(&cli)).await,
+        Some(Command::Demo(ref args)) => demo::demo(args.clone(), launch(&cli)).await,
         Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
         Some(Command::Screenshots(args)) => screenshots::run(args).await,
         Some(Command::Release(cmd)) => {

@@ -117,10 +117,25 @@ pub fn blue_green_target(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::SandboxInfo;
+    use crate::config::{SandboxInfo, SmokeConfig};
 
+    /// The demo world's analysis settings (the product does not depend on the sandbox).
     fn analysis() -> AnalysisConfig {
-        crate::sandbox::scenario::demo_analysis()
+        AnalysisConfig {
+            provider: "prometheus".into(),
+            url: None,
+            error_rate_max: Some(0.01),
+            latency_p99_ms_max: Some(300.0),
+            interval: Duration::from_secs(30),
+            failure_limit: 2,
+            watch_after_deploy: Duration::from_secs(300),
+            smoke: Some(SmokeConfig {
+                port: None,
+                path: "/healthz".into(),
+                url: None,
+            }),
+            queries: Default::default(),
+        }
     }
 
     #[test]

@@ -6,7 +6,6 @@
 
 pub mod cli;
 pub mod cluster;
-pub mod config;
 pub mod logging;
 pub mod metrics;
 pub mod model;
@@ -18,6 +17,8 @@ pub mod screenshot;
 pub mod theme;
 pub mod tui;
 pub mod world_ticker;
+
+pub use shipdeck_shared::config;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before
 /// the first client is built (see toolchain notes). Safe to call more than once.

@@ -12,25 +12,25 @@ use std::collections::BTreeSet;
 use jiff::Timestamp;
 use serde_json::Value;
 
-use crate::model::format::human_duration;
+use crate::format::human_duration;
 
 /// `v[key]` as a string, `""` when absent or not a string (Go's zero value).
-pub(crate) fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+pub fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
     v[key].as_str().unwrap_or("")
 }
 
 /// `v[key]` as a list, empty when absent or not a list.
-pub(crate) fn list_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
+pub fn list_of<'a>(v: &'a Value, key: &str) -> &'a [Value] {
     v[key].as_array().map(Vec::as_slice).unwrap_or(&[])
 }
 
 /// `v[key]` as an integer, 0 when absent or not an integer.
-pub(crate) fn int_of(v: &Value, key: &str) -> i64 {
+pub fn int_of(v: &Value, key: &str) -> i64 {
     v[key].as_i64().unwrap_or(0)
 }
 
 /// Parses a `metav1.Time` (RFC 3339); `None` for absent or malformed values (Go's zero time).
-pub(crate) fn time_of(v: &Value) -> Option<Timestamp> {
+pub fn time_of(v: &Value) -> Option<Timestamp> {
     v.as_str().and_then(|s| s.parse::<Timestamp>().ok())
 }
 
@@ -267,7 +267,7 @@ pub fn pod_ip(pod: &Value) -> String {
     or_none(ip)
 }
 
-pub(crate) fn or_none(s: &str) -> String {
+pub fn or_none(s: &str) -> String {
     if s.is_empty() {
         "<none>".into()
     } else {
@@ -311,7 +311,8 @@ pub fn labels_string(labels: &Value) -> String {
 
 /// `metav1.LabelSelectorAsSelector(sel).String()`: requirements sorted by key, `in`/`notin`
 /// values sorted. `Ok("")` for a nil or empty selector; `Err` for an invalid one.
-pub(crate) fn label_selector(sel: &Value) -> Result<String, ()> {
+#[allow(clippy::result_unit_err)] // was crate-private; the callers print one fixed text on `Err`
+pub fn label_selector(sel: &Value) -> Result<String, ()> {
     if sel.is_null() {
         return Ok(String::new());
     }

@@ -12,12 +12,12 @@ pub mod model;
 pub mod registry;
 pub mod release;
 pub mod runner;
-pub mod sandbox;
 pub mod screenshot;
 pub mod theme;
 pub mod tui;
 pub mod world_ticker;
 
+pub use shipdeck_sandbox as sandbox;
 pub use shipdeck_shared::config;
 
 /// kube and oci-client both use rustls; exactly one crypto provider must be installed before

@@ -8,7 +8,8 @@ use clap::Args;
 use color_eyre::Result;
 use color_eyre::eyre::{WrapErr, eyre};
 
-use super::console::{Launch, connect, run_console};
+use shipdeck_core::cli::console::{Launch, connect, run_console};
+
 use super::sandbox::WorldArgs;
 use crate::config::load_file;
 use crate::sandbox::world::World;

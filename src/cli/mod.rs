@@ -1,22 +1,17 @@
 //! Command line: the console by default, the sandbox, and headless release commands that
-//! scripts and CI call (same planners and executor as the console).
+//! scripts and CI call (same planners and executor as the console). The console and the
+//! headless commands are the product's (`shipdeck_core::cli`); `demo`, `sandbox serve` and
+//! `screenshots` are here because they also need the sandbox.
 
-pub mod console;
 pub mod demo;
 pub mod sandbox;
+pub mod screenshots;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use color_eyre::Result;
-
-pub mod actions;
-mod build;
-pub mod drive;
-mod guarded;
-pub mod screenshots;
-mod status;
-mod tags;
+use shipdeck_core::cli::{actions, console, drive};
 
 #[derive(Debug, Parser)]
 #[command(

@@ -1,6 +1,7 @@
-//! The console entry point: `shipdeck` on the user's clusters. `shipdeck demo` (`cli::demo`)
-//! goes through the same client code (kube over HTTP, OCI over HTTP): it only starts the
-//! world first, then gives its configuration to [`connect`] and [`run_console`].
+//! The console entry point: `shipdeck` on the user's clusters. `shipdeck demo` (`cli::demo` in
+//! the `shipdeck` package) goes through the same client code (kube over HTTP, OCI over HTTP):
+//! it only starts the world first, then gives its configuration to [`connect`] and
+//! [`run_console`].
 
 use std::sync::Arc;
 

@@ -23,7 +23,7 @@ pub struct LogGuard {
 }
 
 /// Sends `tracing` output to `path` (or the default). The level comes from `SHIPDECK_LOG`
-/// (e.g. `debug`, `shipdeck::sandbox=trace`), default `info`.
+/// (e.g. `debug`, `shipdeck_sandbox=trace`), default `info`.
 pub fn init(path: Option<&Path>) -> Result<LogGuard> {
     let path = path.map(Path::to_path_buf).unwrap_or_else(default_log_path);
     if let Some(dir) = path.parent() {

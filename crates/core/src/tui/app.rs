@@ -60,7 +60,7 @@ pub async fn run_loop(
             state.dirty = false;
             next_frame = Instant::now() + frame_interval;
             frames += 1;
-            // Counting frames in the log (SHIPDECK_LOG=shipdeck::tui=debug) shows whether an
+            // Counting frames in the log (SHIPDECK_LOG=shipdeck_core::tui=debug) shows whether an
             // idle console redraws: it should not without something visible changing.
             tracing::debug!(frames, "frame drawn");
         }

@@ -63,13 +63,16 @@ const BACKGROUND_KEYS: &[&str] = &[
 ];
 
 pub const BUILT_IN: &[(&str, &str)] = &[
-    ("dark", include_str!("../../themes/dark.toml")),
-    ("light", include_str!("../../themes/light.toml")),
+    ("dark", include_str!("../../../../themes/dark.toml")),
+    ("light", include_str!("../../../../themes/light.toml")),
     (
         "high-contrast",
-        include_str!("../../themes/high-contrast.toml"),
+        include_str!("../../../../themes/high-contrast.toml"),
     ),
-    ("colorblind", include_str!("../../themes/colorblind.toml")),
+    (
+        "colorblind",
+        include_str!("../../../../themes/colorblind.toml"),
+    ),
 ];
 
 #[derive(Debug, Deserialize)]

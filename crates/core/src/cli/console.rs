@@ -1,7 +1,8 @@
-//! The console entry point: `shipdeck` on the user's clusters. `shipdeck demo` (`cli::demo` in
-//! the `shipdeck` package) goes through the same client code (kube over HTTP, OCI over HTTP):
-//! it only starts the world first, then gives its configuration to [`connect`] and
-//! [`run_console`].
+//! The console entry points: `shipdeck` on the user's clusters, and `shipdeck demo` on the
+//! embedded sandbox world. Both go through the same client code (kube over HTTP, OCI over
+//! HTTP); the demo only starts the world first and points the console at its kubeconfig.
+//! (The demo's own entry, which needs the sandbox, is `cli::demo` in the `shipdeck` package:
+//! it calls [`connect`] and [`run_console`].)
 
 use std::sync::Arc;
 

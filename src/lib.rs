@@ -1,25 +1,27 @@
-//! shipdeck: a terminal release console for Kubernetes microservices.
+//! shipdeck: the binary's library. It wires the product (`shipdeck-core`) to its embedded world
+//! (`shipdeck-sandbox`) for the commands that need both: `demo`, `sandbox serve` and
+//! `screenshots` (`cli`, `screenshot`, `world_ticker`); everything else is the product's.
 //!
-//! Dependencies flow downward: `tui`/`cli` → `release`/`build`/`metrics` → `cluster`/`registry`
-//! → `model`. `sandbox` depends on nothing above `model`, and nothing in the product path depends
-//! on `sandbox` except the `demo` and `sandbox` entry points.
+//! The workspace, from the top down (each package depends only on those below it):
+//!
+//! ```text
+//! shipdeck           the binary: the command line, demo, sandbox serve, screenshots
+//! shipdeck-core      the product library: console, headless commands, release, analysis,
+//!                    kube and OCI clients (no HTTP server in its dependencies)
+//! shipdeck-sandbox   the embedded world: API servers, controllers, registry, traffic
+//! shipdeck-shared    what both need: the shipdeck.toml format, kubectl's formatting
+//! ```
+//!
+//! shipdeck-core and shipdeck-sandbox do not depend on each other. The product's modules and the
+//! sandbox are re-exported here under their old paths (`shipdeck::tui`, `shipdeck::sandbox`,
+//! ...), which the integration tests and benches use.
 
 pub mod cli;
-pub mod cluster;
-pub mod config;
-pub mod logging;
-pub mod metrics;
-pub mod model;
-pub mod registry;
-pub mod release;
-pub mod runner;
-pub mod sandbox;
 pub mod screenshot;
-pub mod theme;
-pub mod tui;
+pub mod world_ticker;
 
-/// kube and oci-client both use rustls; exactly one crypto provider must be installed before
-/// the first client is built (see toolchain notes). Safe to call more than once.
-pub fn install_crypto_provider() {
-    let _ = rustls::crypto::ring::default_provider().install_default();
-}
+pub use shipdeck_core::{
+    cluster, config, install_crypto_provider, logging, metrics, model, registry, release, runner,
+    theme, tui,
+};
+pub use shipdeck_sandbox as sandbox;

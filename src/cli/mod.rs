@@ -1,21 +1,17 @@
 //! Command line: the console by default, the sandbox, and headless release commands that
-//! scripts and CI call (same planners and executor as the console).
+//! scripts and CI call (same planners and executor as the console). The console and the
+//! headless commands are the product's (`shipdeck_core::cli`); `demo`, `sandbox serve` and
+//! `screenshots` are here because they also need the sandbox.
 
-pub mod console;
+pub mod demo;
 pub mod sandbox;
+pub mod screenshots;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use color_eyre::Result;
-
-pub mod actions;
-mod build;
-pub mod drive;
-mod guarded;
-pub mod screenshots;
-mod status;
-mod tags;
+use shipdeck_core::cli::{actions, console, drive};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -46,7 +42,7 @@ pub struct Cli {
 pub enum Command {
     /// The console on the embedded sandbox world (three simulated clusters, a registry and
     /// traffic, all in-process): nothing to install.
-    Demo(console::DemoArgs),
+    Demo(demo::DemoArgs),
     /// The simulated world (Kubernetes API servers, registry, traffic) without the console.
     #[command(subcommand)]
     Sandbox(SandboxCommand),
@@ -76,7 +72,7 @@ fn launch(cli: &Cli) -> console::Launch {
 pub async fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         None => console::console(launch(&cli)).await,
-        Some(Command::Demo(ref args)) => console::demo(args.clone(), launch(&cli)).await,
+        Some(Command::Demo(ref args)) => demo::demo(args.clone(), launch(&cli)).await,
         Some(Command::Sandbox(SandboxCommand::Serve(args))) => sandbox::serve(args).await,
         Some(Command::Screenshots(args)) => screenshots::run(args).await,
         Some(Command::Release(cmd)) => {

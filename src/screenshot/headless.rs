@@ -17,7 +17,6 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::settle::{Pending, out_of_sync};
-use crate::cli::console::WorldTicker;
 use crate::config::load_file;
 use crate::registry::{ClientOptions, Registries};
 use crate::release::{Journal, ReleaseContext};
@@ -25,6 +24,7 @@ use crate::runner::Runner;
 use crate::sandbox::world::{World, WorldOptions};
 use crate::theme::{ColorDepth, Theme};
 use crate::tui::{AppEvent, Command, ConsoleOptions, Pane, State, initial_state, update};
+use crate::world_ticker::WorldTicker;
 
 /// Generous: a loaded CI machine may take seconds to list three clusters and a registry.
 const SETTLE_TIMEOUT: Duration = Duration::from_secs(120);

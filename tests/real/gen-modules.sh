@@ -90,4 +90,4 @@ for component in kube etcd kwok helm crds prep; do
   echo "== $component"
   (gen_"$component")
 done
-echo "regenerated: $(cd "$here" && ls tools/*/go.mod | tr '\n' ' ')"
+echo "regenerated: $(cd "$here" && echo tools/*/go.mod)"

@@ -116,7 +116,15 @@ impl RealCluster {
     pub fn get() -> Option<&'static RealCluster> {
         let state = CLUSTER.get_or_init(|| {
             let build = locate_build()?;
-            Some(start(build))
+            let mut result = start(build.clone());
+            // A port picked as free can be taken before a component binds it.
+            if result
+                .as_ref()
+                .is_err_and(|e| e.contains("address already in use"))
+            {
+                result = start(build);
+            }
+            Some(result)
         });
         match state {
             None => None,
@@ -291,11 +299,13 @@ fn locate_build() -> Option<PathBuf> {
     None
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// `N` distinct free loopback ports (held together while they are picked). Another process can
+/// still take one before our component binds it; [`RealCluster::get`] then tries again.
+fn free_ports<const N: usize>() -> [u16; N] {
+    let listeners: Vec<TcpListener> = (0..N)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
+        .collect();
+    std::array::from_fn(|i| listeners[i].local_addr().expect("local address").port())
 }
 
 fn tail(path: &Path, lines: usize) -> String {
@@ -308,15 +318,23 @@ fn token() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
-/// Runs `program args` under a watchdog shell that kills it (TERM, then KILL after 5 s) once
-/// the test process `parent` is gone, and exits when the program does. Output goes to `log`.
+/// Runs `program args` under a watchdog shell that stops it (TERM, then KILL after 5 s) once
+/// the test process `parent` is gone or the watchdog gets SIGTERM; if the program ends by
+/// itself, the watchdog exits with its status. Output goes to `log`.
 const WATCHDOG: &str = r#"
 parent=$1 log=$2
 shift 2
 "$@" >>"$log" 2>&1 </dev/null &
 child=$!
-trap 'kill "$child" 2>/dev/null' TERM INT
-while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 1; done
+stop=
+trap 'stop=1' TERM INT
+while [ -z "$stop" ] && kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do
+  sleep 1
+done
+if [ -z "$stop" ] && kill -0 "$parent" 2>/dev/null; then
+  wait "$child"
+  exit $?
+fi
 kill "$child" 2>/dev/null
 for _ in 1 2 3 4 5 6 7 8 9 10; do
   kill -0 "$child" 2>/dev/null || exit 0
@@ -325,12 +343,13 @@ done
 kill -9 "$child" 2>/dev/null
 "#;
 
-/// Removes the directory once the test process is gone and the components had time to stop.
+/// Removes the directory once the test process is gone and the components had time to stop
+/// (unless `keep` is set: `SHIPDECK_REAL_KEEP`, to read the logs after a run).
 const REAPER: &str = r#"
-parent=$1 dir=$2
+parent=$1 dir=$2 keep=$3
 while kill -0 "$parent" 2>/dev/null; do sleep 1; done
 sleep 8
-rm -rf "$dir"
+[ -n "$keep" ] || rm -rf "$dir"
 "#;
 
 struct Starter {
@@ -414,6 +433,7 @@ fn start(build: PathBuf) -> Result<RealCluster, String> {
         .arg("reaper")
         .arg(std::process::id().to_string())
         .arg(&dir)
+        .arg(std::env::var_os("SHIPDECK_REAL_KEEP").unwrap_or_default())
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -425,6 +445,19 @@ fn start(build: PathBuf) -> Result<RealCluster, String> {
         children: Vec::new(),
     };
     let result = boot(&mut s, &build, &bin, started);
+    if result.is_err() {
+        // The test process lives on: stop what did start (SIGTERM: each watchdog stops its
+        // program; killing the watchdog itself would leave the program running).
+        for (_, child) in &mut s.children {
+            let _ = Command::new("kill")
+                .arg(child.id().to_string())
+                .stderr(Stdio::null())
+                .status();
+        }
+        for (_, child) in &mut s.children {
+            let _ = child.wait();
+        }
+    }
     let mut watchdogs: Vec<Child> = s.children.into_iter().map(|(_, c)| c).collect();
     watchdogs.push(reaper);
     match result {
@@ -438,12 +471,10 @@ fn start(build: PathBuf) -> Result<RealCluster, String> {
             );
             Ok(cluster)
         }
-        Err(e) => {
-            for mut w in watchdogs {
-                let _ = w.kill();
-            }
-            Err(e)
-        }
+        Err(e) => Err(format!(
+            "{e}\n(logs in {}; SHIPDECK_REAL_KEEP=1 keeps them after the run)",
+            dir.display()
+        )),
     }
 }
 
@@ -465,7 +496,7 @@ fn boot(
         ));
     }
 
-    let (etcd_port, peer_port, api_port) = (free_port(), free_port(), free_port());
+    let [etcd_port, peer_port, api_port] = free_ports::<3>();
     let server = format!("https://127.0.0.1:{api_port}");
     let ca = s.dir.join("ca.crt");
     let viewer_token = token();

@@ -70,6 +70,8 @@ pub struct RealCluster {
     pub patcher_namespace: String,
     /// How long the control plane took to start (including CRDs, nodes and RBAC).
     pub started_in: Duration,
+    /// When each startup phase ended (for the log line and for looking into slow starts).
+    pub startup: String,
     /// The watchdogs of the components (kept so their handles are not lost).
     _watchdogs: Vec<Child>,
 }
@@ -464,9 +466,10 @@ fn start(build: PathBuf) -> Result<RealCluster, String> {
         Ok(mut cluster) => {
             cluster._watchdogs = watchdogs;
             eprintln!(
-                "real control plane: {} in {:.1?} ({})",
+                "real control plane: {} in {:.1?} ({}; {})",
                 cluster.server,
                 cluster.started_in,
+                cluster.startup,
                 cluster.dir.display()
             );
             Ok(cluster)
@@ -484,6 +487,8 @@ fn boot(
     bin: &Path,
     started: Instant,
 ) -> Result<RealCluster, String> {
+    let mut phases: Vec<String> = Vec::new();
+    let mut mark = |phase: &str| phases.push(format!("{phase} {:.1?}", started.elapsed()));
     let certs = Command::new("bash")
         .arg(repo().join("tests/real/certs.sh"))
         .arg(&s.dir)
@@ -595,6 +600,7 @@ fn boot(
         START_TIMEOUT,
         || admin(&["get", "--raw", "/readyz"]).is_ok_and(|o| o.status.success()),
     )?;
+    mark("apiserver ready");
 
     let kubeconfig_arg =
         |component: &str| format!("--kubeconfig={}", path(&format!("{component}.kubeconfig")));
@@ -712,6 +718,7 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: patcher}}]
         ));
     }
 
+    mark("RBAC and CRDs applied");
     s.wait("the nodes to be Ready", "kwok", START_TIMEOUT, || {
         let out = admin(&[
             "get",
@@ -724,6 +731,7 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: patcher}}]
             o.status.success() && text.lines().filter(|l| *l == "True").count() == NODES.len()
         })
     })?;
+    mark("nodes Ready");
     s.wait(
         "the default ServiceAccount",
         "kube-controller-manager",
@@ -733,21 +741,25 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: patcher}}]
                 .is_ok_and(|o| o.status.success())
         },
     )?;
+    mark("default ServiceAccount");
     s.wait(
         "the CRDs to be established",
         "kube-apiserver",
         START_TIMEOUT,
         || {
-            admin(&[
-                "wait",
-                "--for=condition=Established",
+            let out = admin(&[
+                "get",
                 "crd",
-                "--all",
-                "--timeout=10s",
-            ])
-            .is_ok_and(|o| o.status.success())
+                "-o",
+                "jsonpath={range .items[*]}{.status.conditions[?(@.type==\"Established\")].status}{\"\\n\"}{end}",
+            ]);
+            out.is_ok_and(|o| {
+                let text = String::from_utf8_lossy(&o.stdout).into_owned();
+                o.status.success() && !text.is_empty() && text.lines().all(|l| l == "True")
+            })
         },
     )?;
+    mark("CRDs established");
 
     Ok(RealCluster {
         dir: s.dir.clone(),
@@ -760,6 +772,7 @@ subjects: [{{apiGroup: rbac.authorization.k8s.io, kind: User, name: patcher}}]
         patcher_token,
         patcher_namespace: PATCHER_NAMESPACE.to_string(),
         started_in: started.elapsed(),
+        startup: phases.join(", "),
         _watchdogs: Vec::new(),
     })
 }

@@ -33,6 +33,7 @@ mod oci_server;
 mod oci_server_faults;
 mod oci_server_http;
 mod readme;
+mod real_cluster;
 mod registry_auth;
 mod registry_docker;
 mod registry_promote;

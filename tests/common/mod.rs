@@ -6,6 +6,7 @@
 
 pub mod cluster;
 pub mod proxy;
+pub mod real_cluster;
 pub mod registry;
 pub mod seed;
 

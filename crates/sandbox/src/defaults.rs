@@ -166,9 +166,12 @@ fn pod_template(template: &mut Value) {
     if template.get("metadata").is_none() {
         template["metadata"] = json!({});
     }
-    // The real server serializes `creationTimestamp: null` in templates; kubectl shows it.
-    if let Some(meta) = template["metadata"].as_object_mut() {
-        meta.entry("creationTimestamp").or_insert(Value::Null);
+    // A template has no creation time. Since 1.34 the real server leaves the zero value out
+    // (up to 1.33 it wrote `creationTimestamp: null`, which kubectl showed).
+    if let Some(meta) = template["metadata"].as_object_mut()
+        && meta.get("creationTimestamp").is_some_and(Value::is_null)
+    {
+        meta.remove("creationTimestamp");
     }
     pod_spec(&mut template["spec"]);
 }

@@ -5,7 +5,7 @@
 //! routing, discovery, OpenAPI, reads (incl. Tables), watches, writes, patches, subresources,
 //! and the service proxy.
 
-mod discovery;
+pub(crate) mod discovery;
 mod openapi;
 mod patch;
 pub mod printers;

@@ -11,7 +11,7 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
         deployment(obj);
     } else if res == *kinds::REPLICASETS {
         set_default(&mut obj["spec"], "replicas", json!(1));
-        set_default(&mut obj["spec"], "minReadySeconds", json!(0));
+        omit_zero(&mut obj["spec"], "minReadySeconds");
         pod_template(&mut obj["spec"]["template"]);
     } else if res == *kinds::PODS {
         pod_spec(&mut obj["spec"]);
@@ -149,7 +149,8 @@ fn deployment(obj: &mut Value) {
     set_default(spec, "replicas", json!(1));
     set_default(spec, "revisionHistoryLimit", json!(10));
     set_default(spec, "progressDeadlineSeconds", json!(600));
-    set_default(spec, "minReadySeconds", json!(0));
+    omit_zero(spec, "minReadySeconds");
+    omit_zero(spec, "paused");
     set_default(&mut spec["strategy"], "type", json!("RollingUpdate"));
     if spec["strategy"]["type"] == "RollingUpdate" {
         let ru = &mut spec["strategy"]["rollingUpdate"];
@@ -196,9 +197,13 @@ fn pod_spec(spec: &mut Value) {
                 set_default(c, "resources", json!({}));
                 set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
                 set_default(c, "terminationMessagePolicy", json!("File"));
+                for flag in ["stdin", "stdinOnce", "tty"] {
+                    omit_zero(c, flag);
+                }
                 if let Some(ports) = array_mut(c, "ports") {
                     for p in ports {
                         set_default(p, "protocol", json!("TCP"));
+                        omit_zero(p, "hostPort");
                     }
                 }
             }
@@ -256,6 +261,18 @@ fn array_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> 
     value.get_mut(key)?.as_array_mut()
 }
 
+/// Removes `key` when it holds its type's zero value (or null): the real server decodes into
+/// Go structs, and these fields are `omitempty` scalars, so `minReadySeconds: 0` or
+/// `paused: false` is never part of what it stores or returns (and writing one is no change).
+fn omit_zero(target: &mut Value, key: &str) {
+    let zero = target.get(key).is_some_and(|v| {
+        v.is_null() || v.as_f64() == Some(0.0) || v.as_bool() == Some(false) || v == ""
+    });
+    if zero && let Some(map) = target.as_object_mut() {
+        map.remove(key);
+    }
+}
+
 /// Sets `key` on an object (making it one if it is null) unless already present.
 fn set_default(target: &mut Value, key: &str, value: Value) {
     if target.is_null() {
@@ -263,5 +280,45 @@ fn set_default(target: &mut Value, key: &str, value: Value) {
     }
     if let Some(map) = target.as_object_mut() {
         map.entry(key.to_string()).or_insert(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::Store;
+
+    #[test]
+    fn omitempty_zero_values_are_not_stored() {
+        let cluster = Cluster::new(
+            "t",
+            Arc::new(Store::default()),
+            Clock::manual(Clock::epoch()),
+        );
+        let mut d = json!({"spec": {"minReadySeconds": 0, "paused": false,
+            "template": {"metadata": {"creationTimestamp": null},
+                         "spec": {"containers": [{"name": "web", "image": "web:1", "tty": false,
+                                                  "ports": [{"containerPort": 80, "hostPort": 0}]}]}}}});
+        apply(&cluster, *kinds::DEPLOYMENTS, &mut d);
+        let spec = &d["spec"];
+        assert_eq!(spec.get("minReadySeconds"), None);
+        assert_eq!(spec.get("paused"), None);
+        assert_eq!(spec["template"]["metadata"], json!({}));
+        let container = &spec["template"]["spec"]["containers"][0];
+        assert_eq!(container.get("tty"), None);
+        assert_eq!(
+            container["ports"][0],
+            json!({"containerPort": 80, "protocol": "TCP"})
+        );
+
+        let mut d = json!({"spec": {"minReadySeconds": 5, "paused": true}});
+        apply(&cluster, *kinds::DEPLOYMENTS, &mut d);
+        assert_eq!(
+            (&d["spec"]["minReadySeconds"], &d["spec"]["paused"]),
+            (&json!(5), &json!(true))
+        );
     }
 }

@@ -6,6 +6,7 @@
 //! and the service proxy.
 
 pub(crate) mod discovery;
+mod gojson;
 mod openapi;
 mod patch;
 pub mod printers;

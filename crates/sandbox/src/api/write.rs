@@ -11,6 +11,7 @@ use crate::ops::{DeleteOpts, Deleted, Propagation, WriteOpts};
 use crate::resources::{ResId, Subresource, kinds};
 use crate::store::rv_of;
 
+use super::gojson;
 use super::read::write_json;
 use super::route::Params;
 use super::selectors::Filter;
@@ -54,14 +55,25 @@ pub(crate) fn object_body(req: &ResourceRequest) -> Result<Value, ApiError> {
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {essence}"
         )));
     }
-    let body = parse_body(&req.body)?;
+    // The real server first reads apiVersion and kind from the body; what it cannot read is
+    // "unrecognized", with Go's decoding error and the start of the body
+    // (`transformDecodeError` in the apiserver's handlers).
+    let unrecognized = |error: String| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {error} ({})",
+            req.route.res.get().kind,
+            gojson::summarize(&req.body)
+        ))
+    };
+    let body = gojson::parse(&req.body).map_err(unrecognized)?;
     if !body.is_object() {
-        return Err(ApiError::bad_request(
-            "the body of the request must be a JSON object",
-        ));
+        return Err(unrecognized(gojson::cannot_unmarshal(&body, TYPE_META)));
     }
     Ok(body)
 }
+
+/// The Go type the real server reads `apiVersion` and `kind` into, as Go prints it.
+const TYPE_META: &str = r#"struct { APIVersion string "json:\"apiVersion,omitempty\""; Kind string "json:\"kind,omitempty\"" }"#;
 
 /// The type of the body must be the type of the URL.
 pub(crate) fn check_type(res: ResId, body: &Value) -> Result<(), ApiError> {

@@ -5,6 +5,7 @@
 //! routing, discovery, OpenAPI, reads (incl. Tables), watches, writes, patches, subresources,
 //! and the service proxy.
 
+mod decode;
 pub(crate) mod discovery;
 mod gojson;
 mod openapi;

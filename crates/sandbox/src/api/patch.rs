@@ -16,10 +16,11 @@ use crate::error::ApiError;
 use crate::resources::{ResId, Subresource};
 use crate::store::rv_of;
 
+use super::decode::{self, Directive};
 use super::gojson;
-use super::server::{Ctx, ResourceRequest, json_response, parse_body};
+use super::server::{Ctx, ResourceRequest, json_response, parse_body, with_warnings};
 use super::smp;
-use super::write::{check_type, typecheck, write_opts};
+use super::write::{check_type, write_opts};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PatchType {
@@ -196,11 +197,17 @@ pub(crate) fn patch(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, A
             "PatchOptions.meta.k8s.io \"\" is invalid: force: Forbidden: may not be specified for non-apply patch",
         ));
     }
+    let directive = Directive::of(req.params.field_validation.as_deref(), "PatchOptions")?;
     let kind = r.res.get().kind;
     for _ in 0..ATTEMPTS {
         let current = ctx.cluster.get(r.res, r.ns(), name)?;
         let mut next = apply_patch(ptype, kind, &current, &req.body)?;
-        typecheck(r.res, &next)?;
+        let warnings = if ptype == PatchType::Apply {
+            // Server-side apply has its own schema errors; unknown fields are dropped.
+            decode::body(r.res, &mut next, Directive::Ignore)?
+        } else {
+            decode::patched(r.res, ptype, &req.body, &current, &mut next, directive)?
+        };
         let current_rv = rv_of(&current);
         match next["metadata"]["resourceVersion"].as_str() {
             Some(rv) if !rv.is_empty() && rv != current_rv.to_string() => {
@@ -221,7 +228,12 @@ pub(crate) fn patch(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, A
             ctx.cluster.update(r.res, r.ns(), name, next, &opts)
         };
         match result {
-            Ok(stored) => return Ok(json_response(StatusCode::OK, &stored)),
+            Ok(stored) => {
+                return Ok(with_warnings(
+                    json_response(StatusCode::OK, &stored),
+                    &warnings,
+                ));
+            }
             Err(e) if e.code == 409 && e.reason == "Conflict" => continue,
             Err(e) => return Err(e),
         }
@@ -251,7 +263,7 @@ fn create_from_apply(
         applied["metadata"] = serde_json::json!({"name": name});
     }
     // An apply configuration is partial, but one that creates must stand as a whole object.
-    typecheck(r.res, &applied)?;
+    decode::body(r.res, &mut applied, Directive::Ignore)?;
     let created = ctx
         .cluster
         .create(r.res, r.ns(), applied, &write_opts(&req.params))?;

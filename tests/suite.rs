@@ -43,6 +43,7 @@ mod release_canary;
 mod release_deploy;
 mod release_failures;
 mod release_promote;
+mod sandbox_admission;
 mod sandbox_bad_requests;
 mod sandbox_demo;
 mod sandbox_kubectl_rollout;

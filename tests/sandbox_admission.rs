@@ -5,6 +5,7 @@
 use crate::controllers_support;
 
 use controllers_support::*;
+use serde_json::json;
 use shipdeck::sandbox::resources::kinds;
 
 #[test]
@@ -33,4 +34,53 @@ fn every_namespace_gets_its_default_service_account_and_root_ca_back() {
         let again = w.get(res, name);
         assert_ne!(again["metadata"]["uid"], before, "{name} made anew");
     }
+}
+
+/// What kube-apiserver 1.34's admission and defaulting added to a pod of a Deployment
+/// (tests/fidelity compares the rest).
+#[test]
+fn pods_are_admitted_with_account_token_tolerations_and_priority() {
+    let w = world();
+    w.create(*kinds::DEPLOYMENTS, deployment("web", 1, "web:1"));
+    w.advance(10);
+    let rs = w.replicasets("web")[0].clone();
+    let pod = w.pods_of(&rs)[0].clone();
+    let spec = &pod["spec"];
+    assert_eq!(spec["serviceAccountName"], "default");
+    assert_eq!(spec["serviceAccount"], "default");
+    assert_eq!(spec["enableServiceLinks"], true);
+    assert_eq!(spec["priority"], 0);
+    assert_eq!(spec["preemptionPolicy"], "PreemptLowerPriority");
+    let tolerated: Vec<&str> = spec["tolerations"]
+        .as_array()
+        .expect("tolerations")
+        .iter()
+        .filter(|t| t["effect"] == "NoExecute" && t["tolerationSeconds"] == 300)
+        .filter_map(|t| t["key"].as_str())
+        .collect();
+    assert_eq!(
+        tolerated,
+        [
+            "node.kubernetes.io/not-ready",
+            "node.kubernetes.io/unreachable"
+        ]
+    );
+    let volume = spec["volumes"][0]["name"].as_str().expect("token volume");
+    assert!(
+        volume.starts_with("kube-api-access-") && volume.len() == 21,
+        "{volume}"
+    );
+    assert_eq!(
+        spec["containers"][0]["volumeMounts"][0],
+        json!({"name": volume, "readOnly": true,
+               "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount"})
+    );
+    assert_eq!(
+        spec["volumes"][0]["projected"]["sources"][1]["configMap"]["name"],
+        "kube-root-ca.crt"
+    );
+    // The pod template stays as written.
+    let template = &w.get(*kinds::DEPLOYMENTS, "web")["spec"]["template"]["spec"];
+    assert!(template.get("serviceAccountName").is_none(), "{template}");
+    assert!(template.get("enableServiceLinks").is_none(), "{template}");
 }

@@ -56,6 +56,87 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
     }
 }
 
+/// Where the ServiceAccount admission plugin mounts the token volume.
+const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// What the real API server adds to a pod it is asked to create, besides defaults: the
+/// admission plugins ServiceAccount (the `default` account, and a projected volume with its
+/// token, the cluster CA and the namespace, mounted into every container),
+/// DefaultTolerationSeconds (five minutes' tolerance of a not-ready or unreachable node) and
+/// Priority (no PriorityClass: priority 0, `PreemptLowerPriority`); and `SetDefaults_Pod`'s
+/// `enableServiceLinks` (pods only, not templates).
+pub fn admit_pod(cluster: &Cluster, obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    if !spec.is_object() {
+        return;
+    }
+    set_default(spec, "serviceAccountName", json!("default"));
+    spec["serviceAccount"] = spec["serviceAccountName"].clone();
+    if spec["automountServiceAccountToken"] != false {
+        mount_token(cluster, spec);
+    }
+    let tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
+    let mut added = tolerations.clone();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = tolerations.iter().any(|t| {
+            (t["key"] == key
+                || (t["key"].as_str().unwrap_or_default().is_empty() && t["operator"] == "Exists"))
+                && (t["effect"] == "NoExecute"
+                    || t["effect"].as_str().unwrap_or_default().is_empty())
+        });
+        if !tolerated {
+            added.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        }
+    }
+    spec["tolerations"] = json!(added);
+    if spec["priorityClassName"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        set_default(spec, "priority", json!(0));
+        set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+    }
+    set_default(spec, "enableServiceLinks", json!(true));
+}
+
+/// The ServiceAccount admission plugin's `kube-api-access-xxxxx` volume, and its mount in
+/// every container that does not mount something at the token path already.
+fn mount_token(cluster: &Cluster, spec: &mut Value) {
+    let volume = format!("kube-api-access-{}", cluster.random_suffix());
+    let mut volumes = spec["volumes"].as_array().cloned().unwrap_or_default();
+    volumes.push(json!({
+        "name": volume,
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt",
+                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace",
+                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ],
+        },
+    }));
+    spec["volumes"] = json!(volumes);
+    for key in ["initContainers", "containers"] {
+        for c in array_mut(spec, key).into_iter().flatten() {
+            let mounted = c["volumeMounts"]
+                .as_array()
+                .is_some_and(|ms| ms.iter().any(|m| m["mountPath"] == TOKEN_MOUNT_PATH));
+            if !mounted {
+                let mut mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+                mounts
+                    .push(json!({"name": volume, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}));
+                c["volumeMounts"] = json!(mounts);
+            }
+        }
+    }
+}
+
 /// Returns the first invalid field as `(field path, message)`.
 pub fn validate(res: ResId, obj: &Value) -> Option<(&'static str, String)> {
     if res == *kinds::DEPLOYMENTS || res == *kinds::REPLICASETS {

@@ -184,6 +184,9 @@ impl Cluster {
         } else {
             meta.remove("generation");
         }
+        if res == *kinds::PODS {
+            defaults::admit_pod(self, &mut obj);
+        }
         defaults::apply(self, res, &mut obj);
         if let Some(msg) = defaults::validate(res, &obj) {
             return Err(ApiError::invalid(rt, &name, &[(msg.0, msg.1)]));

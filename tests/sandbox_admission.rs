@@ -84,3 +84,43 @@ fn pods_are_admitted_with_account_token_tolerations_and_priority() {
     assert!(template.get("serviceAccountName").is_none(), "{template}");
     assert!(template.get("enableServiceLinks").is_none(), "{template}");
 }
+
+#[test]
+fn pods_and_endpoint_slices_count_generations() {
+    let w = world();
+    w.create(*kinds::DEPLOYMENTS, deployment("web", 1, "web:1"));
+    w.create(
+        *kinds::SERVICES,
+        json!({"metadata": {"name": "web"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}),
+    );
+    w.advance(10);
+    let rs = w.replicasets("web")[0].clone();
+    let pod = w.pods_of(&rs)[0].clone();
+    // Scheduling (a binding) and the kubelet's status updates are no new generation.
+    assert_eq!(pod["metadata"]["generation"], 1);
+    let name = pod["metadata"]["name"].as_str().expect("pod name");
+    let updated = w.edit(*kinds::PODS, name, |p| {
+        p["spec"]["activeDeadlineSeconds"] = json!(600);
+    });
+    assert_eq!(updated["metadata"]["generation"], 2, "a spec change");
+
+    let slices = w.list(*kinds::ENDPOINTSLICES);
+    let slice = &slices[0];
+    let generation = slice["metadata"]["generation"]
+        .as_i64()
+        .expect("generation");
+    assert!(generation >= 2, "created, then the pod added: {slice}");
+    let relabelled = w.edit(
+        *kinds::ENDPOINTSLICES,
+        slice["metadata"]["name"].as_str().expect("name"),
+        |s| {
+            s["metadata"]["labels"]["extra"] = json!("x");
+        },
+    );
+    assert_eq!(
+        relabelled["metadata"]["generation"],
+        generation + 1,
+        "labels count"
+    );
+}

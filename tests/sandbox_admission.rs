@@ -111,6 +111,11 @@ fn pods_and_endpoint_slices_count_generations() {
         .as_i64()
         .expect("generation");
     assert!(generation >= 2, "created, then the pod added: {slice}");
+    assert!(
+        slice["metadata"]["annotations"]["endpoints.kubernetes.io/last-change-trigger-time"]
+            .is_string(),
+        "{slice}"
+    );
     let relabelled = w.edit(
         *kinds::ENDPOINTSLICES,
         slice["metadata"]["name"].as_str().expect("name"),

@@ -27,6 +27,7 @@ mod controllers_failures;
 mod controllers_pods;
 mod controllers_scale;
 mod e2e_tmux;
+mod fidelity;
 mod metrics_prometheus;
 mod metrics_sandbox;
 mod oci_server;

@@ -220,6 +220,8 @@ pub fn steps() -> Vec<Step> {
         k_stdin("apply -f -", MANIFEST),
         Step::Settle,
         k("rollout status deployment/web"),
+        k("wait --for=condition=Available deployment/web"),
+        k_stdin("apply -f -", MANIFEST),
         // Reads of the first revision: tables, objects, descriptions.
         k_sorted("get all -o wide"),
         k("get deployment web -o wide"),
@@ -243,10 +245,10 @@ pub fn steps() -> Vec<Step> {
         k("rollout status deployment/web"),
         k("rollout history deployment/web"),
         k("rollout history deployment/web --revision=2"),
-        // Revision 3: a strategic merge patch of the pod template.
+        // Revision 3: a strategic merge patch of the pod template (containers merge by name).
         k_with(
             "patch deployment web -p",
-            r#"{"spec":{"template":{"metadata":{"annotations":{"fidelity/step":"strategic"}}}}}"#,
+            r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","env":[{"name":"MODE","value":"fidelity"}]}]}}}}"#,
         ),
         Step::Settle,
         // No new revision: a merge patch of labels, a JSON patch of the spec.
@@ -270,6 +272,8 @@ pub fn steps() -> Vec<Step> {
         k("rollout status deployment/web"),
         k("rollout undo deployment/web --to-revision=5"),
         k("rollout undo deployment/web --to-revision=99"),
+        k("rollout history deployment/web --revision=99"),
+        k("rollout status deployment/web --revision=1"),
         // Scale, pause (undo refused), resume.
         k("scale deployment web --replicas=3"),
         Step::Settle,

@@ -13,8 +13,10 @@ use shipdeck::sandbox::resources::kinds;
 async fn version_and_discovery() {
     let sb = Sandbox::start().await;
     let v = sb.kubectl(&["version", "-o", "json"]).await.json();
-    assert_eq!(v["serverVersion"]["gitVersion"], "v1.32.4");
-    assert_eq!(v["serverVersion"]["minor"], "32");
+    assert_eq!(v["serverVersion"]["gitVersion"], "v1.34.4");
+    assert_eq!(v["serverVersion"]["minor"], "34");
+    // The dispatcher's own kubectl, as for the real 1.34 control plane.
+    assert_eq!(v["clientVersion"]["gitVersion"], "v1.32.4-dispatcher");
 
     let out = sb.kubectl(&["api-resources"]).await;
     let table = out.ok();

@@ -29,7 +29,7 @@ fn nodes_are_registered_and_ready() {
     let nodes = w.cluster.store.list(*kinds::NODES, None).0;
     assert_eq!(nodes.len(), 3);
     for n in &nodes {
-        assert_eq!(n["status"]["nodeInfo"]["kubeletVersion"], "v1.32.4");
+        assert_eq!(n["status"]["nodeInfo"]["kubeletVersion"], "v1.34.4");
         let ready = n["status"]["conditions"]
             .as_array()
             .and_then(|c| c.iter().find(|c| c["type"] == "Ready"))

@@ -11,7 +11,7 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
         deployment(obj);
     } else if res == *kinds::REPLICASETS {
         set_default(&mut obj["spec"], "replicas", json!(1));
-        set_default(&mut obj["spec"], "minReadySeconds", json!(0));
+        omit_zero(&mut obj["spec"], "minReadySeconds");
         pod_template(&mut obj["spec"]["template"]);
     } else if res == *kinds::PODS {
         pod_spec(&mut obj["spec"]);
@@ -53,6 +53,87 @@ pub fn apply(cluster: &Cluster, res: ResId, obj: &mut Value) {
         set_default(labels, "kubernetes.io/metadata.name", name);
         set_default(&mut obj["spec"], "finalizers", json!(["kubernetes"]));
         set_default(&mut obj["status"], "phase", json!("Active"));
+    }
+}
+
+/// Where the ServiceAccount admission plugin mounts the token volume.
+const TOKEN_MOUNT_PATH: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+/// What the real API server adds to a pod it is asked to create, besides defaults: the
+/// admission plugins ServiceAccount (the `default` account, and a projected volume with its
+/// token, the cluster CA and the namespace, mounted into every container),
+/// DefaultTolerationSeconds (five minutes' tolerance of a not-ready or unreachable node) and
+/// Priority (no PriorityClass: priority 0, `PreemptLowerPriority`); and `SetDefaults_Pod`'s
+/// `enableServiceLinks` (pods only, not templates).
+pub fn admit_pod(cluster: &Cluster, obj: &mut Value) {
+    let spec = &mut obj["spec"];
+    if !spec.is_object() {
+        return;
+    }
+    set_default(spec, "serviceAccountName", json!("default"));
+    spec["serviceAccount"] = spec["serviceAccountName"].clone();
+    if spec["automountServiceAccountToken"] != false {
+        mount_token(cluster, spec);
+    }
+    let tolerations = spec["tolerations"].as_array().cloned().unwrap_or_default();
+    let mut added = tolerations.clone();
+    for key in [
+        "node.kubernetes.io/not-ready",
+        "node.kubernetes.io/unreachable",
+    ] {
+        let tolerated = tolerations.iter().any(|t| {
+            (t["key"] == key
+                || (t["key"].as_str().unwrap_or_default().is_empty() && t["operator"] == "Exists"))
+                && (t["effect"] == "NoExecute"
+                    || t["effect"].as_str().unwrap_or_default().is_empty())
+        });
+        if !tolerated {
+            added.push(json!({"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}));
+        }
+    }
+    spec["tolerations"] = json!(added);
+    if spec["priorityClassName"]
+        .as_str()
+        .unwrap_or_default()
+        .is_empty()
+    {
+        set_default(spec, "priority", json!(0));
+        set_default(spec, "preemptionPolicy", json!("PreemptLowerPriority"));
+    }
+    set_default(spec, "enableServiceLinks", json!(true));
+}
+
+/// The ServiceAccount admission plugin's `kube-api-access-xxxxx` volume, and its mount in
+/// every container that does not mount something at the token path already.
+fn mount_token(cluster: &Cluster, spec: &mut Value) {
+    let volume = format!("kube-api-access-{}", cluster.random_suffix());
+    let mut volumes = spec["volumes"].as_array().cloned().unwrap_or_default();
+    volumes.push(json!({
+        "name": volume,
+        "projected": {
+            "defaultMode": 420,
+            "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt",
+                               "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace",
+                    "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ],
+        },
+    }));
+    spec["volumes"] = json!(volumes);
+    for key in ["initContainers", "containers"] {
+        for c in array_mut(spec, key).into_iter().flatten() {
+            let mounted = c["volumeMounts"]
+                .as_array()
+                .is_some_and(|ms| ms.iter().any(|m| m["mountPath"] == TOKEN_MOUNT_PATH));
+            if !mounted {
+                let mut mounts = c["volumeMounts"].as_array().cloned().unwrap_or_default();
+                mounts
+                    .push(json!({"name": volume, "readOnly": true, "mountPath": TOKEN_MOUNT_PATH}));
+                c["volumeMounts"] = json!(mounts);
+            }
+        }
     }
 }
 
@@ -149,7 +230,8 @@ fn deployment(obj: &mut Value) {
     set_default(spec, "replicas", json!(1));
     set_default(spec, "revisionHistoryLimit", json!(10));
     set_default(spec, "progressDeadlineSeconds", json!(600));
-    set_default(spec, "minReadySeconds", json!(0));
+    omit_zero(spec, "minReadySeconds");
+    omit_zero(spec, "paused");
     set_default(&mut spec["strategy"], "type", json!("RollingUpdate"));
     if spec["strategy"]["type"] == "RollingUpdate" {
         let ru = &mut spec["strategy"]["rollingUpdate"];
@@ -166,9 +248,12 @@ fn pod_template(template: &mut Value) {
     if template.get("metadata").is_none() {
         template["metadata"] = json!({});
     }
-    // The real server serializes `creationTimestamp: null` in templates; kubectl shows it.
-    if let Some(meta) = template["metadata"].as_object_mut() {
-        meta.entry("creationTimestamp").or_insert(Value::Null);
+    // A template has no creation time. Since 1.34 the real server leaves the zero value out
+    // (up to 1.33 it wrote `creationTimestamp: null`, which kubectl showed).
+    if let Some(meta) = template["metadata"].as_object_mut()
+        && meta.get("creationTimestamp").is_some_and(Value::is_null)
+    {
+        meta.remove("creationTimestamp");
     }
     pod_spec(&mut template["spec"]);
 }
@@ -193,9 +278,13 @@ fn pod_spec(spec: &mut Value) {
                 set_default(c, "resources", json!({}));
                 set_default(c, "terminationMessagePath", json!("/dev/termination-log"));
                 set_default(c, "terminationMessagePolicy", json!("File"));
+                for flag in ["stdin", "stdinOnce", "tty"] {
+                    omit_zero(c, flag);
+                }
                 if let Some(ports) = array_mut(c, "ports") {
                     for p in ports {
                         set_default(p, "protocol", json!("TCP"));
+                        omit_zero(p, "hostPort");
                     }
                 }
             }
@@ -253,6 +342,18 @@ fn array_mut<'a>(value: &'a mut Value, key: &str) -> Option<&'a mut Vec<Value>> 
     value.get_mut(key)?.as_array_mut()
 }
 
+/// Removes `key` when it holds its type's zero value (or null): the real server decodes into
+/// Go structs, and these fields are `omitempty` scalars, so `minReadySeconds: 0` or
+/// `paused: false` is never part of what it stores or returns (and writing one is no change).
+fn omit_zero(target: &mut Value, key: &str) {
+    let zero = target.get(key).is_some_and(|v| {
+        v.is_null() || v.as_f64() == Some(0.0) || v.as_bool() == Some(false) || v == ""
+    });
+    if zero && let Some(map) = target.as_object_mut() {
+        map.remove(key);
+    }
+}
+
 /// Sets `key` on an object (making it one if it is null) unless already present.
 fn set_default(target: &mut Value, key: &str, value: Value) {
     if target.is_null() {
@@ -260,5 +361,45 @@ fn set_default(target: &mut Value, key: &str, value: Value) {
     }
     if let Some(map) = target.as_object_mut() {
         map.entry(key.to_string()).or_insert(value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::Clock;
+    use crate::store::Store;
+
+    #[test]
+    fn omitempty_zero_values_are_not_stored() {
+        let cluster = Cluster::new(
+            "t",
+            Arc::new(Store::default()),
+            Clock::manual(Clock::epoch()),
+        );
+        let mut d = json!({"spec": {"minReadySeconds": 0, "paused": false,
+            "template": {"metadata": {"creationTimestamp": null},
+                         "spec": {"containers": [{"name": "web", "image": "web:1", "tty": false,
+                                                  "ports": [{"containerPort": 80, "hostPort": 0}]}]}}}});
+        apply(&cluster, *kinds::DEPLOYMENTS, &mut d);
+        let spec = &d["spec"];
+        assert_eq!(spec.get("minReadySeconds"), None);
+        assert_eq!(spec.get("paused"), None);
+        assert_eq!(spec["template"]["metadata"], json!({}));
+        let container = &spec["template"]["spec"]["containers"][0];
+        assert_eq!(container.get("tty"), None);
+        assert_eq!(
+            container["ports"][0],
+            json!({"containerPort": 80, "protocol": "TCP"})
+        );
+
+        let mut d = json!({"spec": {"minReadySeconds": 5, "paused": true}});
+        apply(&cluster, *kinds::DEPLOYMENTS, &mut d);
+        assert_eq!(
+            (&d["spec"]["minReadySeconds"], &d["spec"]["paused"]),
+            (&json!(5), &json!(true))
+        );
     }
 }

@@ -113,6 +113,18 @@ impl ApiError {
         Self::new(415, "UnsupportedMediaType", message)
     }
 
+    /// The real server's generic 422 (`NewGenericServerResponse`), e.g. for a JSON patch that
+    /// does not apply: no detail beyond an empty `details`.
+    pub fn unprocessable() -> Self {
+        let mut err = Self::new(
+            422,
+            "Invalid",
+            "the server rejected our request due to an error in our request",
+        );
+        err.details = Some(json!({}));
+        err
+    }
+
     pub fn expired(message: impl Into<String>) -> Self {
         Self::new(410, "Expired", message)
     }

@@ -184,6 +184,9 @@ impl Cluster {
         } else {
             meta.remove("generation");
         }
+        if res == *kinds::PODS {
+            defaults::admit_pod(self, &mut obj);
+        }
         defaults::apply(self, res, &mut obj);
         if let Some(msg) = defaults::validate(res, &obj) {
             return Err(ApiError::invalid(rt, &name, &[(msg.0, msg.1)]));
@@ -327,12 +330,8 @@ impl Cluster {
                     return Err(ApiError::invalid(rt, name, &[(msg.0, msg.1)]));
                 }
                 if tracks_generation(rt) {
-                    let spec_changed = obj.get("spec") != current.get("spec");
-                    let annotations_changed = rt.kind == "Deployment"
-                        && obj["metadata"].get("annotations")
-                            != current["metadata"].get("annotations");
                     let generation = current["metadata"]["generation"].as_i64().unwrap_or(1);
-                    let generation = if spec_changed || annotations_changed {
+                    let generation = if generation_changes(rt, &obj, &current) {
                         generation + 1
                     } else {
                         generation
@@ -521,9 +520,46 @@ enum Part {
     Status,
 }
 
-/// Kinds whose `metadata.generation` counts spec changes.
+/// Kinds whose `metadata.generation` counts changes: every API group's (spec changes), and pods
+/// (since 1.33, for `status.observedGeneration`).
 pub fn tracks_generation(rt: &ResourceType) -> bool {
-    !rt.group.is_empty() && rt.kind != "EndpointSlice"
+    !rt.group.is_empty() || rt.kind == "Pod"
+}
+
+/// Whether an update of the main resource moves `metadata.generation` (the registries'
+/// `PrepareForUpdate`): a change of `spec`; for Deployments also of annotations; for
+/// EndpointSlices (which have no spec) of anything but metadata, or of labels.
+fn generation_changes(rt: &ResourceType, new: &Value, old: &Value) -> bool {
+    match rt.kind {
+        "EndpointSlice" => {
+            let sans_meta = |v: &Value| {
+                let mut v = v.clone();
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("metadata");
+                }
+                v
+            };
+            sans_meta(new) != sans_meta(old)
+                || new["metadata"].get("labels") != old["metadata"].get("labels")
+        }
+        "Deployment" => {
+            new.get("spec") != old.get("spec")
+                || new["metadata"].get("annotations") != old["metadata"].get("annotations")
+        }
+        // Binding a pod to a node (the scheduler's `pods/binding`) writes nodeName without
+        // the update strategy, so without a new generation.
+        "Pod" => {
+            let sans_node = |v: &Value| {
+                let mut spec = v["spec"].clone();
+                if let Some(o) = spec.as_object_mut() {
+                    o.remove("nodeName");
+                }
+                spec
+            };
+            sans_node(new) != sans_node(old)
+        }
+        _ => new.get("spec") != old.get("spec"),
+    }
 }
 
 fn namespace_of(obj: &Value) -> &str {

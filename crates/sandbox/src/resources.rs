@@ -177,6 +177,18 @@ pub static RESOURCES: &[ResourceType] = &[
     res!(
         "",
         "v1",
+        "ServiceAccount",
+        "serviceaccounts",
+        "serviceaccount",
+        true,
+        &["sa"],
+        NONE,
+        NONE_SUB,
+        true
+    ),
+    res!(
+        "",
+        "v1",
         "Event",
         "events",
         "event",
@@ -359,6 +371,7 @@ pub mod kinds {
     kind!(ENDPOINTS, "", "endpoints");
     kind!(CONFIGMAPS, "", "configmaps");
     kind!(SECRETS, "", "secrets");
+    kind!(SERVICEACCOUNTS, "", "serviceaccounts");
     kind!(EVENTS, "", "events");
     kind!(NODES, "", "nodes");
     kind!(DEPLOYMENTS, "apps", "deployments");

@@ -5,16 +5,27 @@ use serde_json::{Value, json};
 
 use crate::resources::{self, RESOURCES, ResourceType, Subresource};
 
-/// The Kubernetes version the sandbox claims to be.
+/// `gitVersion` of the API server (and of the simulated kubelets).
+pub const VERSION: &str = "v1.34.4";
+
+/// The Kubernetes version the sandbox claims to be: the version of the real control plane
+/// its fidelity is checked against (tests/real, tests/fidelity), with the fields that version's
+/// `/version` has. The kubectl dispatcher installed here picks its built-in kubectl 1.32 for a
+/// 1.34 server, as it did when the sandbox claimed 1.32. Commit and build date are those the
+/// reference build stamps (tests/real/build.sh); kubectl shows neither but in `-o json`.
 pub fn version() -> Value {
     json!({
         "major": "1",
-        "minor": "32",
-        "gitVersion": "v1.32.4",
-        "gitCommit": "59526cd4867447956156ae3a602fcbac10a2c335",
+        "minor": "34",
+        "emulationMajor": "1",
+        "emulationMinor": "34",
+        "minCompatibilityMajor": "1",
+        "minCompatibilityMinor": "33",
+        "gitVersion": VERSION,
+        "gitCommit": "0000000000000000000000000000000000000000",
         "gitTreeState": "clean",
-        "buildDate": "2025-04-22T16:02:27Z",
-        "goVersion": "go1.23.6",
+        "buildDate": "2026-01-01T00:00:00Z",
+        "goVersion": "go1.26.8",
         "compiler": "gc",
         "platform": "linux/amd64",
     })

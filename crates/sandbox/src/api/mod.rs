@@ -5,7 +5,9 @@
 //! routing, discovery, OpenAPI, reads (incl. Tables), watches, writes, patches, subresources,
 //! and the service proxy.
 
-mod discovery;
+mod decode;
+pub(crate) mod discovery;
+mod gojson;
 mod openapi;
 mod patch;
 pub mod printers;

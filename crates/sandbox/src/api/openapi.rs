@@ -111,7 +111,7 @@ fn build(group: &str, version: &str) -> Value {
     }
     json!({
         "openapi": "3.0.0",
-        "info": {"title": "Kubernetes", "version": "v1.32.4"},
+        "info": {"title": "Kubernetes", "version": super::discovery::VERSION},
         "paths": paths,
         "components": {"schemas": {}},
     })

@@ -41,6 +41,7 @@ fn definitions(res: ResId) -> &'static [Column] {
         "Namespace" => columns::NAMESPACE,
         "Secret" => columns::SECRET,
         "ConfigMap" => columns::CONFIG_MAP,
+        "ServiceAccount" => columns::SERVICE_ACCOUNT,
         "HTTPRoute" => columns::HTTP_ROUTE,
         "VirtualService" => columns::VIRTUAL_SERVICE,
         "TrafficSplit" => columns::TRAFFIC_SPLIT,
@@ -160,6 +161,11 @@ pub fn cells(res: ResId, obj: &Value, now: Timestamp) -> Vec<Value> {
         "ConfigMap" => vec![
             name(),
             (map_len(&obj["data"]) + map_len(&obj["binaryData"])).into(),
+            age(),
+        ],
+        "ServiceAccount" => vec![
+            name(),
+            obj["secrets"].as_array().map_or(0, Vec::len).into(),
             age(),
         ],
         "HTTPRoute" => vec![

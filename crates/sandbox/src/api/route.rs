@@ -174,6 +174,8 @@ pub struct Params {
     pub include_object: Option<String>,
     pub dry_run: bool,
     pub field_manager: Option<String>,
+    /// `fieldValidation`: `Strict`, `Warn` (the default) or `Ignore`.
+    pub field_validation: Option<String>,
     pub force: bool,
     pub propagation_policy: Option<String>,
     pub grace_period_seconds: Option<i64>,
@@ -212,6 +214,7 @@ pub fn parse_query(query: Option<&str>) -> Result<Params, ApiError> {
                 }
             },
             "fieldManager" => p.field_manager = non_empty(v),
+            "fieldValidation" => p.field_validation = non_empty(v),
             "force" => p.force = parse_bool(&key, v)?,
             "propagationPolicy" => p.propagation_policy = non_empty(v),
             "gracePeriodSeconds" => p.grace_period_seconds = Some(parse_num(&key, v)?),

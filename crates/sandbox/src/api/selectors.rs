@@ -9,6 +9,8 @@ use crate::resources::{ResId, kinds};
 
 use super::route::Params;
 
+mod parse;
+
 #[derive(Debug, Clone, PartialEq)]
 enum Op {
     Eq(String),
@@ -31,158 +33,11 @@ struct Requirement {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LabelSelector(Vec<Requirement>);
 
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Ident(String),
-    Not,
-    Eq,
-    DoubleEq,
-    NotEq,
-    Gt,
-    Lt,
-    Open,
-    Close,
-    Comma,
-}
-
-fn tokenize(s: &str) -> Vec<Tok> {
-    let mut out = Vec::new();
-    let mut chars = s.chars().peekable();
-    while let Some(&c) = chars.peek() {
-        match c {
-            c if c.is_whitespace() => {
-                chars.next();
-            }
-            '!' => {
-                chars.next();
-                if chars.peek() == Some(&'=') {
-                    chars.next();
-                    out.push(Tok::NotEq);
-                } else {
-                    out.push(Tok::Not);
-                }
-            }
-            '=' => {
-                chars.next();
-                if chars.peek() == Some(&'=') {
-                    chars.next();
-                    out.push(Tok::DoubleEq);
-                } else {
-                    out.push(Tok::Eq);
-                }
-            }
-            '>' => {
-                chars.next();
-                out.push(Tok::Gt);
-            }
-            '<' => {
-                chars.next();
-                out.push(Tok::Lt);
-            }
-            '(' => {
-                chars.next();
-                out.push(Tok::Open);
-            }
-            ')' => {
-                chars.next();
-                out.push(Tok::Close);
-            }
-            ',' => {
-                chars.next();
-                out.push(Tok::Comma);
-            }
-            _ => {
-                let mut ident = String::new();
-                while let Some(&c) = chars.peek() {
-                    if c.is_whitespace() || "!=<>(),".contains(c) {
-                        break;
-                    }
-                    ident.push(c);
-                    chars.next();
-                }
-                out.push(Tok::Ident(ident));
-            }
-        }
-    }
-    out
-}
-
 impl LabelSelector {
     pub fn parse(s: &str) -> Result<Self, ApiError> {
-        Self::parse_inner(s)
-            .map_err(|m| ApiError::bad_request(format!("unable to parse requirement: {m}")))
-    }
-
-    fn parse_inner(s: &str) -> Result<Self, String> {
-        let toks = tokenize(s);
-        let mut reqs = Vec::new();
-        let mut i = 0;
-        let ident = |i: usize| match toks.get(i) {
-            Some(Tok::Ident(s)) => Ok(s.clone()),
-            other => Err(format!("expected a label key or value, found {other:?}")),
-        };
-        while i < toks.len() {
-            let req = if toks[i] == Tok::Not {
-                let key = ident(i + 1)?;
-                i += 2;
-                Requirement {
-                    key,
-                    op: Op::DoesNotExist,
-                }
-            } else {
-                let key = ident(i)?;
-                i += 1;
-                let op = match toks.get(i) {
-                    None | Some(Tok::Comma) => Op::Exists,
-                    Some(Tok::Eq | Tok::DoubleEq) => {
-                        i += 1;
-                        Op::Eq(value_at(&toks, &mut i)?)
-                    }
-                    Some(Tok::NotEq) => {
-                        i += 1;
-                        Op::NotEq(value_at(&toks, &mut i)?)
-                    }
-                    Some(t @ (Tok::Gt | Tok::Lt)) => {
-                        let gt = *t == Tok::Gt;
-                        let v = ident(i + 1)?;
-                        i += 2;
-                        let n = v.parse::<i64>().map_err(|_| {
-                            format!("for 'Gt', 'Lt' operators, the value must be an integer: {v:?}")
-                        })?;
-                        if gt { Op::Gt(n) } else { Op::Lt(n) }
-                    }
-                    Some(Tok::Ident(word)) if word == "in" || word == "notin" => {
-                        let is_in = word == "in";
-                        i += 1;
-                        let values = set_at(&toks, &mut i)?;
-                        if is_in {
-                            Op::In(values)
-                        } else {
-                            Op::NotIn(values)
-                        }
-                    }
-                    Some(other) => {
-                        return Err(format!(
-                            "found {other:?}, expected: in, notin, =, ==, !=, gt, lt"
-                        ));
-                    }
-                };
-                Requirement { key, op }
-            };
-            validate_key(&req.key)?;
-            match &req.op {
-                Op::Eq(v) | Op::NotEq(v) => validate_value(v)?,
-                Op::In(vs) | Op::NotIn(vs) => vs.iter().try_for_each(|v| validate_value(v))?,
-                _ => {}
-            }
-            reqs.push(req);
-            match toks.get(i) {
-                None => {}
-                Some(Tok::Comma) if i + 1 < toks.len() => i += 1,
-                Some(other) => return Err(format!("found {other:?}, expected: ','")),
-            }
-        }
-        Ok(LabelSelector(reqs))
+        parse::requirements(s)
+            .map(LabelSelector)
+            .map_err(ApiError::bad_request)
     }
 
     /// Whether an object with these `metadata.labels` is selected.
@@ -204,46 +59,6 @@ impl LabelSelector {
                     .is_some_and(|v| v < *n),
             }
         })
-    }
-}
-
-/// A value after `=`: possibly empty (`app=` selects an empty label value).
-fn value_at(toks: &[Tok], i: &mut usize) -> Result<String, String> {
-    match toks.get(*i) {
-        Some(Tok::Ident(v)) => {
-            *i += 1;
-            Ok(v.clone())
-        }
-        None | Some(Tok::Comma) => Ok(String::new()),
-        Some(other) => Err(format!("found {other:?}, expected a value")),
-    }
-}
-
-fn set_at(toks: &[Tok], i: &mut usize) -> Result<Vec<String>, String> {
-    if toks.get(*i) != Some(&Tok::Open) {
-        return Err("found no '(', expected: '('".into());
-    }
-    *i += 1;
-    let mut values = Vec::new();
-    loop {
-        match toks.get(*i) {
-            Some(Tok::Ident(v)) => {
-                values.push(v.clone());
-                *i += 1;
-            }
-            Some(Tok::Close) if values.is_empty() => {
-                return Err("for 'in', 'notin' operators, values set can't be empty".into());
-            }
-            _ => return Err("expected a value in the set".into()),
-        }
-        match toks.get(*i) {
-            Some(Tok::Comma) => *i += 1,
-            Some(Tok::Close) => {
-                *i += 1;
-                return Ok(values);
-            }
-            _ => return Err("found no ')', expected: ',' or ')'".into()),
-        }
     }
 }
 

@@ -323,6 +323,21 @@ pub(crate) fn json_response(status: StatusCode, value: &Value) -> Response {
     bytes_response(status, to_vec(value), "application/json")
 }
 
+/// Adds a `Warning: 299 - "<text>"` header per warning (kubectl prints them as
+/// `Warning: <text>`), as the real server does for e.g. unknown fields under
+/// `fieldValidation=Warn`.
+pub(crate) fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
+    for warning in warnings {
+        let quoted = warning.replace('\\', "\\\\").replace('"', "\\\"");
+        if let Ok(value) = axum::http::HeaderValue::from_str(&format!("299 - \"{quoted}\"")) {
+            response
+                .headers_mut()
+                .append(axum::http::header::WARNING, value);
+        }
+    }
+    response
+}
+
 pub(crate) fn text_response(status: StatusCode, text: &str) -> Response {
     bytes_response(status, text.as_bytes().to_vec(), "text/plain")
 }

@@ -11,10 +11,14 @@ use crate::ops::{DeleteOpts, Deleted, Propagation, WriteOpts};
 use crate::resources::{ResId, Subresource, kinds};
 use crate::store::rv_of;
 
+use super::decode::{self, Directive};
+use super::gojson;
 use super::read::write_json;
 use super::route::Params;
 use super::selectors::Filter;
-use super::server::{Ctx, ResourceRequest, bytes_response, json_response, parse_body};
+use super::server::{
+    Ctx, ResourceRequest, bytes_response, json_response, parse_body, with_warnings,
+};
 
 pub(crate) fn write_opts(params: &Params) -> WriteOpts {
     WriteOpts {
@@ -54,14 +58,25 @@ pub(crate) fn object_body(req: &ResourceRequest) -> Result<Value, ApiError> {
             "the body of the request was in an unknown format - accepted media types include: application/json, application/yaml; got {essence}"
         )));
     }
-    let body = parse_body(&req.body)?;
+    // The real server first reads apiVersion and kind from the body; what it cannot read is
+    // "unrecognized", with Go's decoding error and the start of the body
+    // (`transformDecodeError` in the apiserver's handlers).
+    let unrecognized = |error: String| {
+        ApiError::bad_request(format!(
+            "the object provided is unrecognized (must be of type {}): couldn't get version/kind; json parse error: {error} ({})",
+            req.route.res.get().kind,
+            gojson::summarize(&req.body)
+        ))
+    };
+    let body = gojson::parse(&req.body).map_err(unrecognized)?;
     if !body.is_object() {
-        return Err(ApiError::bad_request(
-            "the body of the request must be a JSON object",
-        ));
+        return Err(unrecognized(gojson::cannot_unmarshal(&body, TYPE_META)));
     }
     Ok(body)
 }
+
+/// The Go type the real server reads `apiVersion` and `kind` into, as Go prints it.
+const TYPE_META: &str = r#"struct { APIVersion string "json:\"apiVersion,omitempty\""; Kind string "json:\"kind,omitempty\"" }"#;
 
 /// The type of the body must be the type of the URL.
 pub(crate) fn check_type(res: ResId, body: &Value) -> Result<(), ApiError> {
@@ -85,58 +100,6 @@ pub(crate) fn check_type(res: ResId, body: &Value) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Built-in kinds must decode into their typed form, as the real server's decoder requires: a
-/// value of the wrong type is a 400 here rather than a stored object that every typed client
-/// (kube watchers, the console itself) then fails to read.
-pub(crate) fn typecheck(res: ResId, obj: &Value) -> Result<(), ApiError> {
-    use k8s_openapi::api::{apps::v1 as apps, batch::v1 as batch, core::v1 as core};
-    use k8s_openapi::api::{discovery::v1 as discovery, networking::v1 as networking};
-
-    fn check<T: serde::de::DeserializeOwned>(obj: &Value) -> Result<(), (String, String)> {
-        serde_path_to_error::deserialize::<_, T>(obj)
-            .map(|_| ())
-            .map_err(|e| (e.path().to_string(), e.inner().to_string()))
-    }
-    // Without metadata the semantics layer has the better message (name required).
-    if !obj.get("metadata").is_some_and(Value::is_object) {
-        return Ok(());
-    }
-    let rt = res.get();
-    let result = match rt.kind {
-        "Namespace" => check::<core::Namespace>(obj),
-        "Pod" => check::<core::Pod>(obj),
-        "Service" => check::<core::Service>(obj),
-        "Endpoints" => check::<core::Endpoints>(obj),
-        "ConfigMap" => check::<core::ConfigMap>(obj),
-        "Secret" => check::<core::Secret>(obj),
-        "Event" => check::<core::Event>(obj),
-        "Node" => check::<core::Node>(obj),
-        "Deployment" => check::<apps::Deployment>(obj),
-        "ReplicaSet" => check::<apps::ReplicaSet>(obj),
-        "Job" => check::<batch::Job>(obj),
-        "EndpointSlice" => check::<discovery::EndpointSlice>(obj),
-        "Ingress" => check::<networking::Ingress>(obj),
-        // Custom resources have no compiled-in schema.
-        _ => Ok(()),
-    };
-    let Err((path, message)) = result else {
-        return Ok(());
-    };
-    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-    if message.starts_with("missing field") {
-        return Err(ApiError::invalid(
-            rt,
-            name,
-            &[(path.as_str(), format!("Required value: {message}"))],
-        ));
-    }
-    Err(ApiError::bad_request(format!(
-        "{kind} in version \"{version}\" cannot be handled as a {kind}: {path}: {message}",
-        kind = rt.kind,
-        version = rt.version
-    )))
-}
-
 fn check_namespace(req: &ResourceRequest, body: &Value) -> Result<(), ApiError> {
     if !req.route.res.get().namespaced {
         return Ok(());
@@ -151,9 +114,10 @@ fn check_namespace(req: &ResourceRequest, body: &Value) -> Result<(), ApiError> 
 
 pub(crate) fn create(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, ApiError> {
     let r = &req.route;
-    let body = object_body(req)?;
+    let directive = Directive::of(req.params.field_validation.as_deref(), "CreateOptions")?;
+    let mut body = object_body(req)?;
     check_type(r.res, &body)?;
-    typecheck(r.res, &body)?;
+    let warnings = decode::body(r.res, &mut body, directive)?;
     if r.res.get().namespaced && r.namespace.is_none() {
         return Err(ApiError::bad_request(
             "the namespace of the object must be given in the URL",
@@ -162,16 +126,20 @@ pub(crate) fn create(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, 
     let created = ctx
         .cluster
         .create(r.res, r.ns(), body, &write_opts(&req.params))?;
-    Ok(json_response(StatusCode::CREATED, &created))
+    Ok(with_warnings(
+        json_response(StatusCode::CREATED, &created),
+        &warnings,
+    ))
 }
 
 pub(crate) fn replace(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response, ApiError> {
     let r = &req.route;
     let name = r.name.as_deref().unwrap_or_default();
-    let body = object_body(req)?;
+    let directive = Directive::of(req.params.field_validation.as_deref(), "UpdateOptions")?;
+    let mut body = object_body(req)?;
     check_type(r.res, &body)?;
     check_namespace(req, &body)?;
-    typecheck(r.res, &body)?;
+    let warnings = decode::body(r.res, &mut body, directive)?;
     let opts = write_opts(&req.params);
     let stored = if r.sub == Some(Subresource::Status) {
         ctx.cluster
@@ -179,7 +147,10 @@ pub(crate) fn replace(ctx: &Arc<Ctx>, req: &ResourceRequest) -> Result<Response,
     } else {
         ctx.cluster.update(r.res, r.ns(), name, body, &opts)?
     };
-    Ok(json_response(StatusCode::OK, &stored))
+    Ok(with_warnings(
+        json_response(StatusCode::OK, &stored),
+        &warnings,
+    ))
 }
 
 /// `DeleteOptions` from the body (kubectl sends one) and the query (kube may use either).

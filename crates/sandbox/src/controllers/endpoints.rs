@@ -16,6 +16,9 @@ use crate::resources::kinds;
 const SERVICE_NAME: &str = "kubernetes.io/service-name";
 const MANAGED_BY: &str = "endpointslice.kubernetes.io/managed-by";
 const CONTROLLER: &str = "endpointslice-controller.k8s.io";
+/// When the change the endpoints reflect happened (the controllers' `TriggerTimeTracker`):
+/// the latest Ready transition of a selected pod, or the Service's creation.
+const TRIGGER_TIME: &str = "endpoints.kubernetes.io/last-change-trigger-time";
 
 #[derive(Debug, Clone, PartialEq)]
 struct PodEp {
@@ -24,6 +27,8 @@ struct PodEp {
     node: String,
     ready: bool,
     terminating: bool,
+    /// The pod's last Ready transition (its creation before it has one).
+    changed_at: String,
     /// Named container ports, for `targetPort: http`.
     named: BTreeMap<String, i64>,
 }
@@ -278,8 +283,30 @@ fn endpoint_of(pod: &Value, selector: &Map<String, Value>) -> Option<PodEp> {
         node: str_at(pod, "/spec/nodeName").to_string(),
         ready: pod_ready(pod),
         terminating: is_terminating(pod),
+        changed_at: ready_transition(pod),
         named,
     })
+}
+
+fn ready_transition(pod: &Value) -> String {
+    pod["status"]["conditions"]
+        .as_array()
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"))
+        .and_then(|c| c["lastTransitionTime"].as_str())
+        .unwrap_or(str_at(pod, "/metadata/creationTimestamp"))
+        .to_string()
+}
+
+/// The [`TRIGGER_TIME`] of a Service's endpoints (RFC 3339 timestamps compare as text).
+fn trigger_time(svc: &Value, entry: &Svc) -> String {
+    entry
+        .pods
+        .values()
+        .map(|ep| ep.changed_at.as_str())
+        .chain([str_at(svc, "/metadata/creationTimestamp")])
+        .max()
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The Service's ports as endpoint ports, resolving named target ports from the pods.
@@ -334,8 +361,10 @@ fn write(ctx: &Ctx<'_>, svc: &Value, entry: &mut Svc) {
             })
         })
         .collect();
+    let triggered = trigger_time(svc, entry);
     let mut body = json!({
         "metadata": {
+            "annotations": {TRIGGER_TIME: triggered},
             "generateName": format!("{name}-"),
             "labels": labels,
             "ownerReferences": [{
@@ -366,6 +395,7 @@ fn write(ctx: &Ctx<'_>, svc: &Value, entry: &mut Svc) {
                     }
                 }
                 s["metadata"]["labels"] = body["metadata"]["labels"].clone();
+                s["metadata"]["annotations"][TRIGGER_TIME] = json!(triggered);
                 s["metadata"]["ownerReferences"] = body["metadata"]["ownerReferences"].clone();
             })
             .ok()
@@ -440,9 +470,11 @@ fn write_endpoints(ctx: &Ctx<'_>, svc: &Value, entry: &Svc, ports: &[Value]) {
         Some(json!([subset]))
     };
     let labels = svc["metadata"]["labels"].clone();
+    let triggered = trigger_time(svc, entry);
     let exists = ctx.cluster.store.get(*kinds::ENDPOINTS, ns, name).is_some();
     if exists {
         let _ = ctx.cluster.modify(*kinds::ENDPOINTS, ns, name, false, |e| {
+            e["metadata"]["annotations"][TRIGGER_TIME] = json!(triggered);
             match &subsets {
                 Some(s) => e["subsets"] = s.clone(),
                 None => {
@@ -456,7 +488,8 @@ fn write_endpoints(ctx: &Ctx<'_>, svc: &Value, entry: &Svc, ports: &[Value]) {
             }
         });
     } else {
-        let mut body = json!({"metadata": {"name": name}});
+        let mut body =
+            json!({"metadata": {"name": name, "annotations": {TRIGGER_TIME: triggered}}});
         if labels.is_object() {
             body["metadata"]["labels"] = labels.clone();
         }

@@ -1,5 +1,6 @@
 //! The sandbox's controllers: Deployment, ReplicaSet, a simulated kubelet (with a trivial
-//! scheduler), Nodes, EndpointSlices and Endpoints, Jobs, events and orphan garbage collection.
+//! scheduler), Nodes, EndpointSlices and Endpoints, Jobs, events, orphan garbage collection,
+//! and every namespace's `default` ServiceAccount and `kube-root-ca.crt` ConfigMap.
 //!
 //! Every controller is a synchronous reconcile over a [`Cluster`] at the clock's current time,
 //! so under a manual clock a rollout is fully deterministic. [`Controllers::settle`] feeds the
@@ -38,6 +39,7 @@ mod events;
 mod gc;
 mod jobs;
 mod kubelet;
+mod namespaces;
 mod nodes;
 mod progress;
 mod replicaset;
@@ -293,6 +295,7 @@ fn run(ctx: &Ctx<'_>, st: &mut State, work: Work) {
     let mut deployments = BTreeSet::new();
     let mut jobs = BTreeSet::new();
     let mut services = BTreeSet::new();
+    let mut namespaces = BTreeSet::new();
     let mut log_tick = false;
     for task in tasks {
         match task {
@@ -310,6 +313,9 @@ fn run(ctx: &Ctx<'_>, st: &mut State, work: Work) {
             }
             Task::Service(k) => {
                 services.insert(k);
+            }
+            Task::Namespace(name) => {
+                namespaces.insert(name);
             }
             Task::LogTick => log_tick = true,
         }
@@ -338,4 +344,7 @@ fn run(ctx: &Ctx<'_>, st: &mut State, work: Work) {
     }
     endpoints::sync(ctx, st, &services, &pods_changed, full);
     gc::collect(ctx, &gc);
+    for ns in &namespaces {
+        namespaces::reconcile(ctx, ns);
+    }
 }

@@ -8,7 +8,7 @@ use super::util::{mix, stamp};
 use crate::ops::WriteOpts;
 use crate::resources::kinds;
 
-pub const KUBELET_VERSION: &str = "v1.32.4";
+pub const KUBELET_VERSION: &str = crate::api::discovery::VERSION;
 
 /// The address a node reports, `172.18.0.N` like kind's docker network.
 pub fn node_ip(index: usize) -> String {
@@ -79,7 +79,8 @@ fn node_object(ctx: &Ctx<'_>, index: usize, name: &str) -> Value {
                 "bootID": id("boot"),
                 "containerRuntimeVersion": "containerd://1.7.24",
                 "kernelVersion": "6.1.0-31-amd64",
-                "kubeProxyVersion": KUBELET_VERSION,
+                // Deprecated; kubelets stopped reporting it in 1.31 (DisableNodeKubeProxyVersion).
+                "kubeProxyVersion": "",
                 "kubeletVersion": KUBELET_VERSION,
                 "machineID": id("machine"),
                 "operatingSystem": "linux",

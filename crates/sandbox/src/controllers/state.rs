@@ -25,6 +25,8 @@ pub enum Task {
     Deployment(Key),
     Job(Key),
     Service(Key),
+    /// A namespace's `default` ServiceAccount and `kube-root-ca.crt` ConfigMap.
+    Namespace(String),
     /// Running containers append request lines to their logs.
     LogTick,
 }
@@ -277,6 +279,12 @@ fn apply(ctx: &Ctx<'_>, st: &mut State, work: &mut Work, ev: &WatchEvent) {
         }
     } else if res == *kinds::SERVICES {
         work.tasks.insert(Task::Service(key.clone()));
+    } else if res == *kinds::NAMESPACES {
+        if !deleted {
+            work.tasks.insert(Task::Namespace(ev.name.clone()));
+        }
+    } else if (res == *kinds::SERVICEACCOUNTS || res == *kinds::CONFIGMAPS) && deleted {
+        work.tasks.insert(Task::Namespace(ev.namespace.clone()));
     }
     if !deleted
         && obj["metadata"]["ownerReferences"]
@@ -313,6 +321,11 @@ fn resync(ctx: &Ctx<'_>, st: &mut State, work: &mut Work) {
     work.full = true;
     st.pods_by_owner = OwnerIndex::default();
     st.rs_by_owner = OwnerIndex::default();
+    for ns in store.list(*kinds::NAMESPACES, None).0 {
+        if let Some(name) = ns["metadata"]["name"].as_str() {
+            work.tasks.insert(Task::Namespace(name.to_string()));
+        }
+    }
     for res in resources::all() {
         if res == *kinds::EVENTS || !res.get().namespaced {
             continue;

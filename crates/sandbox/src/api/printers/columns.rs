@@ -57,6 +57,7 @@ const EVENT_COUNT_DESC: &str = "The number of times this event has occurred.";
 const SECRET_TYPE_DESC: &str = "Used to facilitate programmatic handling of secret data. More info: https://kubernetes.io/docs/concepts/configuration/secret/#secret-types";
 const SECRET_DATA_DESC: &str = "Data contains the secret data. Each key must consist of alphanumeric characters, '-', '_' or '.'. The serialized form of the secret data is a base64 encoded string, representing the arbitrary (possibly non-string) data value here. Described in https://tools.ietf.org/html/rfc4648#section-4";
 const CONFIGMAP_DATA_DESC: &str = "Data contains the configuration data. Each key must consist of alphanumeric characters, '-', '_' or '.'. Values with non-UTF-8 byte sequences must use the BinaryData field. The keys stored in Data must not overlap with the keys in the BinaryData field, this is enforced during validation process.";
+const SERVICE_ACCOUNT_SECRETS_DESC: &str = "Secrets is a list of the secrets in the same namespace that pods running using this ServiceAccount are allowed to use. Pods are only limited to this list if this service account has a \"kubernetes.io/enforce-mountable-secrets\" annotation set to \"true\". The \"kubernetes.io/enforce-mountable-secrets\" annotation is deprecated since v1.32. Prefer separate namespaces to isolate access to mounted secrets. This field should not be used to find auto-generated service account token secrets for use outside of pods. Instead, tokens can be requested directly using the TokenRequest API, or service account token secrets can be manually created. More info: https://kubernetes.io/docs/concepts/configuration/secret";
 const CONTAINERS_DESC: &str = "Names of each container in the template.";
 const IMAGES_DESC: &str = "Images referenced by each container in the template.";
 // extensions/v1beta1 swagger docs (printers.go still points its ReplicaSet and Deployment
@@ -257,6 +258,12 @@ pub(super) const SECRET: &[Column] = &[
 
 pub(super) const CONFIG_MAP: &[Column] =
     &[NAME, col("Data", "string", CONFIGMAP_DATA_DESC, 0), AGE];
+
+pub(super) const SERVICE_ACCOUNT: &[Column] = &[
+    NAME,
+    col("Secrets", "string", SERVICE_ACCOUNT_SECRETS_DESC, 0),
+    AGE,
+];
 
 /// A custom resource without `additionalPrinterColumns` (`serveDefaultColumnsIfEmpty`).
 pub(super) const CUSTOM_DEFAULT: &[Column] = &[NAME, col("Age", "date", AGE_DESC, 0)];

@@ -243,6 +243,23 @@ const SECRET: &[F] = &[
     ptr(5, "immutable", Bool),
 ];
 
+const OBJECT_REFERENCE: &[F] = &[
+    f(1, "kind", Str),
+    f(2, "namespace", Str),
+    f(3, "name", Str),
+    f(4, "uid", Str),
+    f(5, "apiVersion", Str),
+    f(6, "resourceVersion", Str),
+    f(7, "fieldPath", Str),
+];
+
+const SERVICE_ACCOUNT: &[F] = &[
+    f(1, "metadata", Msg(OBJECT_META)),
+    rep(2, "secrets", Msg(OBJECT_REFERENCE)),
+    rep(3, "imagePullSecrets", Msg(LOCAL_OBJECT_REFERENCE)),
+    ptr(4, "automountServiceAccountToken", Bool),
+];
+
 const NAMESPACE_SPEC: &[F] = &[rep(1, "finalizers", Str)];
 const NAMESPACE_STATUS: &[F] = &[f(1, "phase", Str)];
 
@@ -322,6 +339,7 @@ pub(super) fn schema(api_version: &str, kind: &str) -> Option<&'static [F]> {
         ("v1", "Service") => SERVICE,
         ("v1", "ConfigMap") => CONFIG_MAP,
         ("v1", "Secret") => SECRET,
+        ("v1", "ServiceAccount") => SERVICE_ACCOUNT,
         ("v1", "Namespace") => NAMESPACE,
         ("batch/v1", "Job") => JOB,
         ("networking.k8s.io/v1", "Ingress") => INGRESS,

@@ -35,23 +35,50 @@ fn label_selector_operators() {
 
 #[test]
 fn label_selector_errors_are_400() {
-    for bad in [
-        "app=",
-        "=web",
-        "app in web",
-        "app in ()",
-        "app=web,",
-        "a b",
-        "app=we b",
-        "-x",
-    ] {
-        // `app=` is valid (empty value); everything else is not.
+    for bad in ["=web", "app in web", "app=web,", "a b", "app=we b", "-x"] {
         let result = LabelSelector::parse(bad);
-        if bad == "app=" {
-            assert!(result.is_ok());
-        } else {
-            assert_eq!(result.map(|_| ()).expect_err("an error").code, 400, "{bad}");
-        }
+        assert_eq!(result.map(|_| ()).expect_err("an error").code, 400, "{bad}");
+    }
+    // The empty value, after `=` or in parentheses.
+    for good in ["app=", "app in ()", "app in (,web)", "app in (in, notin)"] {
+        sel(good);
+    }
+    assert!(sel("app in ()").matches(&json!({"app": ""})));
+}
+
+/// The messages of apimachinery's parser (the first one as kube-apiserver 1.34 answered it).
+#[test]
+fn label_selector_messages_are_the_real_servers() {
+    for (bad, message) in [
+        (
+            "app in (web",
+            "unable to parse requirement: found '', expected: ',' or ')'",
+        ),
+        ("app=web,", "found '', expected: identifier after ','"),
+        ("app=web x", "found 'x', expected: ',' or 'end of string'"),
+        (
+            "a b",
+            "unable to parse requirement: found 'b', expected: in, notin, =, ==, !=, gt, lt",
+        ),
+        (
+            "app in web",
+            "unable to parse requirement: found 'web' expected: '('",
+        ),
+        (
+            "=web",
+            "found '=', expected: !, identifier, or 'end of string'",
+        ),
+        (
+            "app in (a b)",
+            "unable to parse requirement: found 'b', expected: ',' or ')'",
+        ),
+        (
+            "app==(",
+            "unable to parse requirement: found '(', expected: identifier",
+        ),
+    ] {
+        let err = LabelSelector::parse(bad).expect_err(bad);
+        assert_eq!(err.message, message, "{bad}");
     }
 }
 

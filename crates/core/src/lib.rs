@@ -23,6 +23,7 @@ pub mod cluster;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod registry;
 pub mod release;
 pub mod runner;

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cluster::{EnvClient, connect, implicit_env, kubeconfig_path, read_kubeconfig};
+use crate::cluster::{Connector, EnvClient, implicit_env, load_kubeconfig};
 use crate::config::{Config, EnvConfig, ServiceConfig, Strategy};
 
 use super::audit::Journal;
@@ -46,26 +46,24 @@ pub struct ReleaseContext {
 }
 
 impl ReleaseContext {
-    /// Builds clients for every environment of `config` (no I/O: an unreachable cluster
-    /// only fails the actions that need it).
+    /// Builds clients for every environment of `config` (no network I/O: an unreachable
+    /// cluster only fails the actions that need it; exec credential plugins do run, so an
+    /// interactive one prompts now, before any console).
     pub async fn connect(
         config: Config,
         read_only: bool,
         journal: Journal,
     ) -> Result<Self, ReleaseError> {
-        let path = kubeconfig_path(&config).ok_or_else(|| {
-            ReleaseError::Other(
-                "no kubeconfig: set `kubeconfig` in shipdeck.toml or $KUBECONFIG".into(),
-            )
-        })?;
-        let kubeconfig = read_kubeconfig(&path).map_err(|e| ReleaseError::Other(e.to_string()))?;
+        let loaded = load_kubeconfig(&config).map_err(|e| ReleaseError::Other(e.to_string()))?;
         let mut config = config;
         if config.envs.is_empty() {
-            config.envs.push(implicit_env(&kubeconfig));
+            config.envs.push(implicit_env(&loaded.kubeconfig, &config));
         }
+        let mut connector = Connector::from_env().map_err(ReleaseError::Other)?;
         let mut clients = BTreeMap::new();
         for env in &config.envs {
-            let client = connect(&kubeconfig, env)
+            let client = connector
+                .connect(&loaded, env)
                 .await
                 .map_err(|e| ReleaseError::Other(e.to_string()))?;
             clients.insert(env.name.clone(), client);

@@ -20,6 +20,7 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod discovery;
 pub mod logging;
 pub mod metrics;
 pub mod model;

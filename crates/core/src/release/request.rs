@@ -25,6 +25,9 @@ use super::plan::{Action, ObjectRef, Plan, Write, WriteBody};
 use super::promote::{PromoteFacts, plan_promote};
 use super::registry::RegistryOps;
 
+/// How long [`ReleaseContext::identify`] waits for each API server.
+pub const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What the console (a key) or the CLI (a subcommand) asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReleaseRequest {
@@ -78,6 +81,39 @@ impl ReleaseContext {
         })
     }
 
+    /// Asks each environment's API server who we are (SelfSubjectReview, as `kubectl auth
+    /// whoami`), at most [`IDENTIFY_TIMEOUT`] each, all at once; plans then name that user in
+    /// change-causes and the journal. Where the server cannot say, the kubeconfig's user
+    /// entry stays.
+    pub async fn identify(&mut self) {
+        let answers = futures::future::join_all(self.clients.iter().map(|(env, c)| async move {
+            let answer = tokio::time::timeout(
+                IDENTIFY_TIMEOUT,
+                crate::cluster::identity::whoami(&c.client),
+            )
+            .await;
+            (env.clone(), answer)
+        }))
+        .await;
+        for (env, answer) in answers {
+            let Some(client) = self.clients.get_mut(&env) else {
+                continue;
+            };
+            match answer {
+                Ok(Ok(identity)) => {
+                    tracing::info!(%env, user = %identity.username, groups = ?identity.groups, "identity from SelfSubjectReview");
+                    client.user = identity.username;
+                }
+                Ok(Err(e)) => {
+                    tracing::info!(%env, error = %e, kubeconfig_user = %client.user, "no identity from the API server; the kubeconfig's user name is recorded")
+                }
+                Err(_) => {
+                    tracing::warn!(%env, "SelfSubjectReview had no answer in time; the kubeconfig's user name is recorded")
+                }
+            }
+        }
+    }
+
     pub fn env(&self, name: &str) -> Result<&EnvConfig, ReleaseError> {
         self.config.env(name).ok_or_else(|| {
             ReleaseError::Plan(PlanError::Invalid(format!(
@@ -105,7 +141,9 @@ impl ReleaseContext {
         if let Some(s) = self.config.service(name) {
             return Ok(s.clone());
         }
-        if self.config.services.is_empty() {
+        // Without a hand-written list, any Deployment is a rolling service of its name (as
+        // the console lists it).
+        if self.config.services.is_empty() || self.config.services_inferred {
             return Ok(ServiceConfig {
                 name: name.into(),
                 deployment: None,

@@ -47,6 +47,10 @@ pub struct Config {
     /// kubectl-style flags of the command line; not part of the file.
     #[serde(skip)]
     pub kube_flags: KubeFlags,
+    /// `services` were inferred from the clusters (no `[[service]]` in the file): Deployments
+    /// that appear later are shown as rolling services beside them.
+    #[serde(skip)]
+    pub services_inferred: bool,
 }
 
 /// `--kubeconfig`, `--context` and `-n/--namespace`, as kubectl has them.

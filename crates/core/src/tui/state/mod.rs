@@ -31,6 +31,8 @@ pub struct Context {
     pub read_only: bool,
     /// Kube context shown in the header when there is no config naming environments.
     pub context_label: Option<String>,
+    /// Environments whose kubeconfig says `insecure-skip-tls-verify`.
+    pub insecure_envs: Vec<String>,
 }
 
 /// What needs recomputing before the next frame.

@@ -86,7 +86,8 @@ impl Prometheus {
             ));
         }
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::net::ProxySettings::client_builder()
+            .map_err(|e| e.to_string())?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;

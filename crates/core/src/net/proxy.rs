@@ -119,6 +119,12 @@ impl ProxySettings {
         }))
     }
 
+    /// A reqwest client builder with the environment's proxy settings (the registry,
+    /// Prometheus and smoke-check clients start from this).
+    pub fn client_builder() -> Result<reqwest::ClientBuilder, ProxyError> {
+        Ok(Self::from_env()?.apply(reqwest::Client::builder()))
+    }
+
     /// The proxy for a kube cluster at `server` (`https://host:port`), as kube wants it.
     pub fn kube_proxy(&self, server: &str) -> Option<http::Uri> {
         let url = Url::parse(server).ok()?;

@@ -131,7 +131,11 @@ impl RegistryClient {
             input: registry.to_string(),
             message: e.to_string(),
         })?;
-        let http = reqwest::Client::builder()
+        let http = crate::net::ProxySettings::client_builder()
+            .map_err(|e| RegistryError::Network {
+                repo: registry.to_string(),
+                message: e.to_string(),
+            })?
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
             .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))

@@ -26,7 +26,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
             theme.style("text.title"),
         )));
         for info in REGISTRY.iter().filter(|i| i.group == group) {
-            let disabled = info.writes && refused.is_some();
+            let not_allowed = refused
+                .is_none()
+                .then(|| state.write_refusal(info.action))
+                .flatten();
+            let disabled = info.writes && (refused.is_some() || not_allowed.is_some());
             let (key_style, text_style) = if disabled {
                 (
                     theme.style("footer.disabled"),
@@ -35,14 +39,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
             } else {
                 (theme.style("footer.key"), theme.style("text"))
             };
-            lines.push(Line::from(vec![
+            let mut line = vec![
                 Span::styled(
                     format!("{:>14}  ", state.ctx.keymap.label(info.action)),
                     key_style,
                 ),
                 Span::styled(info.description.to_string(), text_style),
                 Span::styled(format!("  {}", info.name), theme.style("text.dim")),
-            ]));
+            ];
+            if let Some(reason) = not_allowed {
+                line.push(Span::styled(
+                    format!("  — {reason}"),
+                    theme.style("warning"),
+                ));
+            }
+            lines.push(Line::from(line));
         }
     }
     if let Some(reason) = refused {

@@ -3,6 +3,7 @@
 //! Each file below is a module; shared helpers are the `*_support`/`common` modules.
 
 // Shared helpers.
+mod access_support;
 mod analysis_support;
 #[macro_use]
 mod common;
@@ -34,6 +35,8 @@ mod oci_server_faults;
 mod oci_server_http;
 mod readme;
 mod real_cluster;
+mod real_connect;
+mod real_exec;
 mod registry_auth;
 mod registry_docker;
 mod registry_promote;

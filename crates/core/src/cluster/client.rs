@@ -121,8 +121,9 @@ impl Connector {
                 ))
             })?;
         let user = entry.user.clone().unwrap_or_default();
-        // The exec section is ours to run (see `exec`): kube must not run it again.
+        // The exec section and a token file are ours to read (see `exec`): kube must not.
         let exec = take_exec(&mut kubeconfig, &user);
+        let token_file = take_token_file(&mut kubeconfig, &user);
         let options = KubeConfigOptions {
             context: Some(context.clone()),
             ..KubeConfigOptions::default()
@@ -143,6 +144,11 @@ impl Connector {
                 .and_then(|server| self.proxy.kube_proxy(server)),
         };
         let mut layer = None;
+        if let Some(path) = token_file {
+            let auth = ExecAuth::token_file(&user, std::path::Path::new(&path))
+                .map_err(|e| err(e.to_string()))?;
+            layer = Some(ExecAuthLayer(auth));
+        }
         if let Some(exec) = exec {
             match self.exec_user(&user, &exec, &cluster).await.map_err(err)? {
                 ExecUser::Token(auth) => layer = Some(ExecAuthLayer(auth)),
@@ -190,6 +196,18 @@ impl Connector {
         self.exec.insert(user.to_string(), known.clone());
         Ok(known)
     }
+}
+
+/// A user's `tokenFile`, unless an inline `token` takes precedence (as in client-go).
+fn take_token_file(kubeconfig: &mut Kubeconfig, user: &str) -> Option<String> {
+    let auth = kubeconfig
+        .auth_infos
+        .iter_mut()
+        .find(|u| u.name == user)?
+        .auth_info
+        .as_mut()?;
+    let file = auth.token_file.take()?;
+    auth.token.is_none().then_some(file)
 }
 
 fn take_exec(kubeconfig: &mut Kubeconfig, user: &str) -> Option<kube::config::ExecConfig> {

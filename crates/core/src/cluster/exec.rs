@@ -106,6 +106,12 @@ pub enum ExecError {
         command: String,
         message: String,
     },
+    #[error("tokenFile {path} of kubeconfig user {user:?} cannot be used: {message}")]
+    TokenFile {
+        user: String,
+        path: String,
+        message: String,
+    },
     #[error(
         "exec plugin {command:?} of kubeconfig user {user:?} needs a terminal (interactiveMode: Always) and {why}"
     )]
@@ -393,10 +399,24 @@ fn parse_credential(out: &[u8]) -> Result<ExecCredential, String> {
 }
 
 /// The token credential of one kubeconfig user, fetched and refreshed as needed.
+/// A bearer token that can change while shipdeck runs: an exec plugin's, or a token file's
+/// (`tokenFile`, rotated by whoever writes it: read again every minute, as client-go does,
+/// and trimmed, since `echo TOKEN > file` leaves a newline kube would send along).
 pub struct ExecAuth {
-    plugin: ExecPlugin,
+    source: TokenSource,
     cached: tokio::sync::Mutex<Option<(HeaderValue, Option<Timestamp>)>>,
 }
+
+enum TokenSource {
+    Exec(ExecPlugin),
+    File {
+        user: String,
+        path: std::path::PathBuf,
+    },
+}
+
+/// How long a token file's contents are used before the file is read again.
+const TOKEN_FILE_TTL: SignedDuration = SignedDuration::from_secs(60);
 
 impl ExecAuth {
     /// Starts with the credential fetched while connecting.
@@ -407,13 +427,44 @@ impl ExecAuth {
             .and_then(|t| bearer(t).ok())
             .map(|h| (h, first.expires));
         Arc::new(ExecAuth {
-            plugin,
+            source: TokenSource::Exec(plugin),
             cached: tokio::sync::Mutex::new(cached),
         })
     }
 
-    pub fn plugin(&self) -> &ExecPlugin {
-        &self.plugin
+    /// A kubeconfig user's `tokenFile`; an unreadable or empty file is an error now.
+    pub fn token_file(user: &str, path: &std::path::Path) -> Result<Arc<ExecAuth>, ExecError> {
+        let auth = ExecAuth {
+            source: TokenSource::File {
+                user: user.to_string(),
+                path: path.to_path_buf(),
+            },
+            cached: tokio::sync::Mutex::new(None),
+        };
+        let first = auth.read_token_file()?;
+        *auth.cached.try_lock().expect("new mutex") = Some(first);
+        Ok(Arc::new(auth))
+    }
+
+    fn read_token_file(&self) -> Result<(HeaderValue, Option<Timestamp>), ExecError> {
+        let TokenSource::File { user, path } = &self.source else {
+            unreachable!("only for token files");
+        };
+        let err = |message: String| ExecError::TokenFile {
+            user: user.clone(),
+            path: path.display().to_string(),
+            message,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| err(e.to_string()))?;
+        let token = text.trim();
+        if token.is_empty() {
+            return Err(err("it is empty".into()));
+        }
+        let header = bearer(&SecretString::from(token)).map_err(err)?;
+        Ok((
+            header,
+            Some(Timestamp::now() + TOKEN_FILE_TTL + EXPIRY_MARGIN),
+        ))
     }
 
     /// The Authorization header: the cached token while it is fresh, else a new one.
@@ -424,26 +475,36 @@ impl ExecAuth {
         {
             return Ok(header.clone());
         }
-        let credential = self.plugin.run().await?;
+        let plugin = match &self.source {
+            TokenSource::Exec(plugin) => plugin,
+            TokenSource::File { .. } => {
+                let fresh = self.read_token_file()?;
+                *cached = Some(fresh.clone());
+                return Ok(fresh.0);
+            }
+        };
+        let credential = plugin.run().await?;
         let token = credential.token.ok_or_else(|| ExecError::BadOutput {
-            user: self.plugin.user.clone(),
-            command: self.plugin.command.clone(),
+            user: plugin.user.clone(),
+            command: plugin.command.clone(),
             message: "it returned a client certificate where a token was expected".into(),
         })?;
         let header = bearer(&token).map_err(|message| ExecError::BadOutput {
-            user: self.plugin.user.clone(),
-            command: self.plugin.command.clone(),
+            user: plugin.user.clone(),
+            command: plugin.command.clone(),
             message,
         })?;
         *cached = Some((header.clone(), credential.expires));
         Ok(header)
     }
 
-    /// The server refused `used` (401): forget it, so the next request runs the plugin.
+    /// The server refused `used` (401): forget it, so the next request fetches it again.
     async fn refused(&self, used: &HeaderValue) {
         let mut cached = self.cached.lock().await;
         if cached.as_ref().is_some_and(|(h, _)| h == used) {
-            tracing::info!(user = %self.plugin.user, "the API server refused the exec credential (401); it is fetched again on the next request");
+            tracing::info!(
+                "the API server refused the credential (401); it is fetched again on the next request"
+            );
             *cached = None;
         }
     }

@@ -37,6 +37,7 @@ mod readme;
 mod real_cluster;
 mod real_connect;
 mod real_exec;
+mod real_proxy;
 mod registry_auth;
 mod registry_docker;
 mod registry_promote;

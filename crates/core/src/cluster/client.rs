@@ -25,6 +25,8 @@ pub struct EnvClient {
     pub user: String,
     /// The context actually used (the current context when the env names none).
     pub context: String,
+    /// The API server that context points at (`https://prod.example:6443/`).
+    pub server: String,
     /// The kubeconfig says `insecure-skip-tls-verify: true` for this cluster.
     pub insecure: bool,
 }
@@ -159,6 +161,7 @@ impl Connector {
                 }
             }
         }
+        let server = cfg.cluster_url.to_string();
         let builder = ClientBuilder::try_from(cfg).map_err(|e| err(e.to_string()))?;
         let client = match layer {
             Some(layer) => builder.with_layer(&layer).build(),
@@ -173,6 +176,7 @@ impl Connector {
                 user
             },
             context,
+            server,
             insecure: cluster.insecure_skip_tls_verify.unwrap_or(false),
         })
     }

@@ -38,6 +38,7 @@ mod real_cluster;
 mod real_connect;
 mod real_exec;
 mod real_proxy;
+mod real_rbac;
 mod registry_auth;
 mod registry_docker;
 mod registry_promote;

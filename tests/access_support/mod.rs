@@ -4,6 +4,8 @@
 //! with its own HOME.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

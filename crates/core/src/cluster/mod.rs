@@ -26,6 +26,20 @@ pub enum ObjectKind {
     TrafficSplit,
 }
 
+impl ObjectKind {
+    /// Kinds whose absence (not installed, or not readable) leaves the console useful.
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            ObjectKind::HelmRelease
+                | ObjectKind::Ingress
+                | ObjectKind::HttpRoute
+                | ObjectKind::VirtualService
+                | ObjectKind::TrafficSplit
+        )
+    }
+}
+
 /// A watched object. Shared (`Arc`) so that fan-out to several consumers copies nothing.
 #[derive(Debug, Clone)]
 pub enum KubeObject {

@@ -230,3 +230,90 @@ fn no_credential_reaches_a_trace_log() {
         assert!(!text.contains(secret), "a secret is in the log");
     }
 }
+
+/// An interactive plugin in a real terminal: its prompt appears on the normal screen before
+/// the console takes it, the answer typed there is read by the plugin; later, with the
+/// console up, the expired token is fetched again without a terminal (no prompt drawn over
+/// the console) and the console goes on.
+#[test]
+fn an_interactive_plugin_prompts_before_the_console_and_refreshes_quietly_under_it() {
+    let cluster = real_cluster_or_skip!();
+    let ns = cluster.namespace("prompted");
+    cluster.apply(
+        &ns,
+        &deployment("storefront", "127.0.0.1:9/shop/storefront:v1"),
+    );
+    let dir = Workdir::new();
+    let count = dir.path("runs.log");
+    let plugin = dir.script(
+        "sso-login",
+        &format!(
+            r#"case "$KUBERNETES_EXEC_INFO" in
+  *'"interactive":true'*)
+    printf 'Password for shop-prod: ' >&2
+    read -r answer
+    [ "$answer" = hunter2 ] || {{ echo 'wrong password' >&2; exit 1; }} ;;
+esac
+{}"#,
+            crate::access_support::token_plugin(&cluster.viewer_token, 11, &count)
+        ),
+    );
+    let kubeconfig = dir.write(
+        "kubeconfig",
+        &KubeconfigSpec::new(cluster, exec_user(&plugin, ""), &ns).yaml(),
+    );
+    let command = format!(
+        "{} --kubeconfig {}",
+        crate::access_support::SHIPDECK,
+        kubeconfig.display()
+    );
+    let home = dir.path("home");
+    let state = dir.path("state");
+    let Some(tmux) = crate::access_support::tmux::Tmux::start(
+        &command,
+        &[
+            ("HOME", home.to_str().expect("path")),
+            ("XDG_STATE_HOME", state.to_str().expect("path")),
+        ],
+        dir.dir.path(),
+    ) else {
+        return;
+    };
+    let screen = tmux.wait_for("the plugin's prompt", |s| {
+        s.contains("Password for shop-prod:")
+    });
+    assert!(
+        !screen.contains("rror"),
+        "nothing else is printed before the prompt:\n{screen}"
+    );
+    assert!(!tmux.alternate(), "the prompt is on the normal screen");
+    tmux.type_text("hunter2");
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("the console", |s| {
+        s.contains("Services 1/1") && s.contains("storefront")
+    });
+    assert!(tmux.alternate(), "the console has the screen");
+    assert_eq!(runs(&count), ["interactive"]);
+
+    // Past the token's expiry, a request (the selected pod's logs) fetches it again.
+    std::thread::sleep(Duration::from_secs(2));
+    tmux.keys(&["l"]);
+    crate::common::real_cluster::wait_until(Duration::from_secs(30), "a quiet refresh", || {
+        (runs(&count).len() > 1).then_some(())
+    })
+    .unwrap_or_else(|e| panic!("{e}: {:?}\n{}", runs(&count), tmux.screen()));
+    assert!(
+        runs(&count)[1..].iter().all(|m| m == "quiet"),
+        "never interactive under the console: {:?}",
+        runs(&count)
+    );
+    let screen = tmux.screen();
+    assert!(
+        !screen.contains("Password for"),
+        "no prompt over the console:\n{screen}"
+    );
+    assert!(tmux.alternate());
+    tmux.keys(&["q"]);
+    tmux.wait_for("the console to end", |s| s.contains("EXITED 0"));
+    assert!(!tmux.alternate(), "the terminal is given back");
+}

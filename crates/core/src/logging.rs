@@ -43,6 +43,8 @@ pub fn init(path: Option<&Path>) -> LogGuard {
         Some(file) => open_file(file),
         None => {
             let dir = default_log_dir();
+            // The appender lists the directory to prune old files: it must exist first.
+            let _ = std::fs::create_dir_all(&dir);
             RollingFileAppender::builder()
                 .rotation(Rotation::DAILY)
                 .filename_prefix("shipdeck")
@@ -85,6 +87,7 @@ fn open_file(file: &Path) -> Result<(RollingFileAppender, PathBuf), String> {
     let name = file
         .file_name()
         .ok_or_else(|| format!("{}: not a file name", file.display()))?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     RollingFileAppender::builder()
         .rotation(Rotation::NEVER)
         .filename_prefix(name.to_string_lossy())

@@ -27,6 +27,7 @@ mod controllers;
 mod controllers_failures;
 mod controllers_pods;
 mod controllers_scale;
+mod discovery;
 mod e2e_tmux;
 mod metrics_prometheus;
 mod metrics_sandbox;

@@ -109,12 +109,12 @@ pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
         Ok(applied) => applied,
         Err(code) => return code,
     };
-    if flow.wait && !applied.follow.is_empty() {
-        if let Err(e) =
+    if flow.wait
+        && !applied.follow.is_empty()
+        && let Err(e) =
             crate::release::follow(&applied, ctx, flow.timeout, &mut print_progress).await
-        {
-            return fail(flow, &applied, &e);
-        }
+    {
+        return fail(flow, &applied, &e);
     }
     emit(flow, &applied, "applied", None);
     EXIT_OK

@@ -222,10 +222,10 @@ impl NoProxy {
 
 /// `host:port` → (`host`, port); an IPv6 address without brackets has no port.
 fn split_port(raw: &str) -> (&str, Option<u16>) {
-    if let Some(rest) = raw.strip_prefix('[') {
-        if let Some((host, after)) = rest.split_once(']') {
-            return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
-        }
+    if let Some(rest) = raw.strip_prefix('[')
+        && let Some((host, after)) = rest.split_once(']')
+    {
+        return (host, after.strip_prefix(':').and_then(|p| p.parse().ok()));
     }
     match raw.rsplit_once(':') {
         Some((host, port)) if !host.contains(':') => match port.parse() {

@@ -227,9 +227,7 @@ pub async fn context(globals: &Globals) -> Result<ReleaseContext, String> {
     let mut ctx = ReleaseContext::connect(config, globals.read_only, journal)
         .await
         .map_err(|e| e.to_string())?;
-    ctx.identify().await;
-    super::console::warn_insecure(&ctx);
-    super::console::discover_services(&mut ctx).await;
+    super::console::prepare(&mut ctx).await;
     ctx.registry = Some(Arc::new(Registries::new(ClientOptions::default())));
     Ok(ctx)
 }

@@ -75,11 +75,28 @@ pub async fn connect(config: Config, read_only: bool) -> Result<ReleaseContext> 
     let mut ctx = ReleaseContext::connect(config, read_only, journal)
         .await
         .map_err(|e| eyre!("{e}"))?;
-    ctx.identify().await;
-    warn_insecure(&ctx);
-    discover_services(&mut ctx).await;
+    prepare(&mut ctx).await;
     ctx.registry = Some(Arc::new(Registries::new(ClientOptions::default())));
     Ok(ctx)
+}
+
+/// What every command does once connected, reading the clusters at the same time: who the
+/// user is (see `ReleaseContext::identify`) and, without `[[service]]`, the services (see
+/// [`discover_services`]); and a warning for each cluster whose TLS is not verified.
+pub async fn prepare(ctx: &mut ReleaseContext) {
+    warn_insecure(ctx);
+    let discover = ctx.config.services.is_empty();
+    let (identities, discovery) = tokio::join!(ctx.ask_identities(), async {
+        if discover {
+            Some(crate::discovery::discover(ctx.clients.values()).await)
+        } else {
+            None
+        }
+    });
+    ctx.apply_identities(identities);
+    if let Some(discovery) = discovery {
+        apply_discovery(ctx, &discovery);
+    }
 }
 
 /// Without `[[service]]` in the config, the services are inferred from the clusters once, so
@@ -89,6 +106,11 @@ pub async fn discover_services(ctx: &mut ReleaseContext) -> Option<crate::discov
         return None;
     }
     let discovery = crate::discovery::discover(ctx.clients.values()).await;
+    apply_discovery(ctx, &discovery);
+    Some(discovery)
+}
+
+fn apply_discovery(ctx: &mut ReleaseContext, discovery: &crate::discovery::Discovery) {
     for problem in &discovery.errors {
         tracing::warn!("discovery: {problem}");
     }
@@ -100,7 +122,6 @@ pub async fn discover_services(ctx: &mut ReleaseContext) -> Option<crate::discov
         .collect();
     config.services_inferred = !config.services.is_empty();
     ctx.config = Arc::new(config);
-    Some(discovery)
 }
 
 /// A cluster reached without checking its certificate is said on stderr, where it stays

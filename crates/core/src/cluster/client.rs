@@ -10,7 +10,7 @@ use kube::client::ClientBuilder;
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use secrecy::ExposeSecret;
 
-use super::exec::{ExecAuth, ExecAuthLayer, ExecPlugin};
+use super::exec::{BearerLayer, ExecPlugin, RefreshingBearer};
 use super::kubeconfig::LoadedKubeconfig;
 use crate::config::{Config, EnvConfig};
 use crate::net::ProxySettings;
@@ -52,7 +52,7 @@ pub struct Connector {
 
 #[derive(Clone)]
 enum ExecUser {
-    Token(Arc<ExecAuth>),
+    Token(Arc<RefreshingBearer>),
     /// PEM certificate and key, for the TLS handshake.
     Certificate(String, secrecy::SecretString),
 }
@@ -147,13 +147,13 @@ impl Connector {
         };
         let mut layer = None;
         if let Some(path) = token_file {
-            let auth = ExecAuth::token_file(&user, std::path::Path::new(&path))
+            let auth = RefreshingBearer::token_file(&user, std::path::Path::new(&path))
                 .map_err(|e| err(e.to_string()))?;
-            layer = Some(ExecAuthLayer(auth));
+            layer = Some(BearerLayer(auth));
         }
         if let Some(exec) = exec {
             match self.exec_user(&user, &exec, &cluster).await.map_err(err)? {
-                ExecUser::Token(auth) => layer = Some(ExecAuthLayer(auth)),
+                ExecUser::Token(auth) => layer = Some(BearerLayer(auth)),
                 ExecUser::Certificate(cert, key) => {
                     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
                     cfg.auth_info.client_certificate_data = Some(b64(&cert));
@@ -193,7 +193,7 @@ impl Connector {
         let plugin = ExecPlugin::new(user, exec, cluster)?;
         let first = plugin.run().await.map_err(|e| e.to_string())?;
         let known = match (&first.token, first.client_certificate.clone()) {
-            (Some(_), _) => ExecUser::Token(ExecAuth::new(plugin, &first)),
+            (Some(_), _) => ExecUser::Token(RefreshingBearer::new(plugin, &first)),
             (None, Some((cert, key))) => ExecUser::Certificate(cert, key),
             (None, None) => unreachable!("parse_credential refuses an empty credential"),
         };

@@ -13,6 +13,9 @@
 //!
 //! Client certificates a plugin returns (`clientCertificateData`/`clientKeyData`, e.g. tsh)
 //! are fetched once at connection and used for the session.
+//!
+//! A kubeconfig's `tokenFile` goes through the same [`RefreshingBearer`]: read again every
+//! minute and after a 401, and trimmed (kube would send a trailing newline along).
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -402,7 +405,7 @@ fn parse_credential(out: &[u8]) -> Result<ExecCredential, String> {
 /// A bearer token that can change while shipdeck runs: an exec plugin's, or a token file's
 /// (`tokenFile`, rotated by whoever writes it: read again every minute, as client-go does,
 /// and trimmed, since `echo TOKEN > file` leaves a newline kube would send along).
-pub struct ExecAuth {
+pub struct RefreshingBearer {
     source: TokenSource,
     cached: tokio::sync::Mutex<Option<(HeaderValue, Option<Timestamp>)>>,
 }
@@ -418,23 +421,26 @@ enum TokenSource {
 /// How long a token file's contents are used before the file is read again.
 const TOKEN_FILE_TTL: SignedDuration = SignedDuration::from_secs(60);
 
-impl ExecAuth {
+impl RefreshingBearer {
     /// Starts with the credential fetched while connecting.
-    pub fn new(plugin: ExecPlugin, first: &ExecCredential) -> Arc<ExecAuth> {
+    pub fn new(plugin: ExecPlugin, first: &ExecCredential) -> Arc<RefreshingBearer> {
         let cached = first
             .token
             .as_ref()
             .and_then(|t| bearer(t).ok())
             .map(|h| (h, first.expires));
-        Arc::new(ExecAuth {
+        Arc::new(RefreshingBearer {
             source: TokenSource::Exec(plugin),
             cached: tokio::sync::Mutex::new(cached),
         })
     }
 
     /// A kubeconfig user's `tokenFile`; an unreadable or empty file is an error now.
-    pub fn token_file(user: &str, path: &std::path::Path) -> Result<Arc<ExecAuth>, ExecError> {
-        let auth = ExecAuth {
+    pub fn token_file(
+        user: &str,
+        path: &std::path::Path,
+    ) -> Result<Arc<RefreshingBearer>, ExecError> {
+        let auth = RefreshingBearer {
             source: TokenSource::File {
                 user: user.to_string(),
                 path: path.to_path_buf(),
@@ -517,17 +523,17 @@ fn bearer(token: &SecretString) -> Result<HeaderValue, String> {
     Ok(value)
 }
 
-/// Adds the exec credential to every request of a kube client.
+/// Adds the bearer token (exec plugin or token file) to every request of a kube client.
 #[derive(Clone)]
-pub struct ExecAuthLayer(pub Arc<ExecAuth>);
+pub struct BearerLayer(pub Arc<RefreshingBearer>);
 
 type KubeService = tower::util::BoxService<Request<Body>, Response<Box<DynBody>>, BoxError>;
 
-impl Layer<KubeService> for ExecAuthLayer {
-    type Service = ExecAuthService;
+impl Layer<KubeService> for BearerLayer {
+    type Service = BearerService;
 
-    fn layer(&self, inner: KubeService) -> ExecAuthService {
-        ExecAuthService {
+    fn layer(&self, inner: KubeService) -> BearerService {
+        BearerService {
             // The header is fetched asynchronously before the inner call, so the inner
             // service is shared; the lock is held only to start a call, not for its answer.
             inner: Arc::new(tokio::sync::Mutex::new(inner)),
@@ -537,12 +543,12 @@ impl Layer<KubeService> for ExecAuthLayer {
 }
 
 #[derive(Clone)]
-pub struct ExecAuthService {
+pub struct BearerService {
     inner: Arc<tokio::sync::Mutex<KubeService>>,
-    auth: Arc<ExecAuth>,
+    auth: Arc<RefreshingBearer>,
 }
 
-impl Service<Request<Body>> for ExecAuthService {
+impl Service<Request<Body>> for BearerService {
     type Response = Response<Box<DynBody>>;
     type Error = BoxError;
     type Future = futures::future::BoxFuture<'static, Result<Self::Response, BoxError>>;

@@ -25,6 +25,12 @@ use super::plan::{Action, ObjectRef, Plan, Write, WriteBody};
 use super::promote::{PromoteFacts, plan_promote};
 use super::registry::RegistryOps;
 
+/// One environment's SelfSubjectReview: `Err` when it had no answer in time.
+pub type IdentityAnswer = Result<
+    Result<crate::cluster::identity::Identity, crate::cluster::identity::IdentityError>,
+    tokio::time::error::Elapsed,
+>;
+
 /// How long [`ReleaseContext::identify`] waits for each API server.
 pub const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -86,7 +92,14 @@ impl ReleaseContext {
     /// change-causes and the journal. Where the server cannot say, the kubeconfig's user
     /// entry stays.
     pub async fn identify(&mut self) {
-        let answers = futures::future::join_all(self.clients.iter().map(|(env, c)| async move {
+        let answers = self.ask_identities().await;
+        self.apply_identities(answers);
+    }
+
+    /// The SelfSubjectReviews of [`Self::identify`], without applying them (so they can run
+    /// alongside other start-up reads).
+    pub async fn ask_identities(&self) -> Vec<(String, IdentityAnswer)> {
+        futures::future::join_all(self.clients.iter().map(|(env, c)| async move {
             let answer = tokio::time::timeout(
                 IDENTIFY_TIMEOUT,
                 crate::cluster::identity::whoami(&c.client),
@@ -94,7 +107,11 @@ impl ReleaseContext {
             .await;
             (env.clone(), answer)
         }))
-        .await;
+        .await
+    }
+
+    /// Names the users the reviews reported in the clients' `user`.
+    pub fn apply_identities(&mut self, answers: Vec<(String, IdentityAnswer)>) {
         for (env, answer) in answers {
             let Some(client) = self.clients.get_mut(&env) else {
                 continue;

@@ -128,7 +128,7 @@ pub fn infer(objects: &Objects) -> (Vec<Found>, Vec<String>) {
                     canary_deployment: Some(canary_deployment.clone()),
                     steps: default_steps(),
                 }),
-                ..rolling(&route)
+                ..ServiceConfig::rolling(&route)
             },
             evidence: vec![format!(
                 "canary: {kind} {route} splits traffic between Service {stable} (Deployment {stable_deployment}) and Service {canary} (Deployment {canary_deployment})"
@@ -190,7 +190,7 @@ pub fn infer(objects: &Objects) -> (Vec<Found>, Vec<String>) {
                     preview_service: preview.map(|(p, _)| p.to_string()),
                     scale_down_after: None,
                 }),
-                ..rolling(name)
+                ..ServiceConfig::rolling(name)
             },
             evidence: vec![format!(
                 "blue-green: Service {name} selects {label}={active} of Deployments {}{}",
@@ -210,7 +210,7 @@ pub fn infer(objects: &Objects) -> (Vec<Found>, Vec<String>) {
     for name in deployment_names.keys() {
         if !claimed.contains(*name) {
             found.push(Found {
-                config: rolling(name),
+                config: ServiceConfig::rolling(name),
                 evidence: vec![format!("rolling: Deployment {name}")],
             });
         }
@@ -292,21 +292,6 @@ pub fn deployments_of(cfg: &ServiceConfig) -> Vec<String> {
             .iter()
             .flat_map(|b| b.deployments.values().cloned())
             .collect(),
-    }
-}
-
-fn rolling(name: &str) -> ServiceConfig {
-    ServiceConfig {
-        name: name.to_string(),
-        deployment: None,
-        container: None,
-        repository: None,
-        strategy: Strategy::Rolling,
-        canary: None,
-        blue_green: None,
-        build: None,
-        analysis: None,
-        helm_release: None,
     }
 }
 

@@ -145,18 +145,7 @@ pub fn service_specs(config: &Config, snapshot: &ClusterSnapshot) -> Vec<Service
         .filter(|name| !covered.contains(*name))
         .collect();
     let rolling = names.into_iter().map(|name| ServiceSpec {
-        config: ServiceConfig {
-            name: name.clone(),
-            deployment: None,
-            container: None,
-            repository: None,
-            strategy: Strategy::Rolling,
-            canary: None,
-            blue_green: None,
-            build: None,
-            analysis: None,
-            helm_release: None,
-        },
+        config: ServiceConfig::rolling(name),
         discovered: true,
     });
     specs.extend(rolling);

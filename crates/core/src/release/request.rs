@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::cluster::{Connector, EnvClient, implicit_env, load_kubeconfig};
-use crate::config::{Config, EnvConfig, ServiceConfig, Strategy};
+use crate::config::{Config, EnvConfig, ServiceConfig};
 
 use super::audit::Journal;
 use super::error::{PlanError, ReleaseError};
@@ -161,18 +161,7 @@ impl ReleaseContext {
         // Without a hand-written list, any Deployment is a rolling service of its name (as
         // the console lists it).
         if self.config.services.is_empty() || self.config.services_inferred {
-            return Ok(ServiceConfig {
-                name: name.into(),
-                deployment: None,
-                container: None,
-                repository: None,
-                strategy: Strategy::Rolling,
-                canary: None,
-                blue_green: None,
-                build: None,
-                analysis: None,
-                helm_release: None,
-            });
+            return Ok(ServiceConfig::rolling(name));
         }
         Err(ReleaseError::Plan(PlanError::Invalid(format!(
             "unknown service {name:?}; services: {} (as `shipdeck status` lists them)",

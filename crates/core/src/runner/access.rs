@@ -35,7 +35,12 @@ pub fn wanted(ctx: &ReleaseContext) -> Vec<(String, BTreeSet<Permission>)> {
         .map(|env| {
             let mut set = BTreeSet::new();
             // Any Deployment is a rolling service when none are configured.
-            set.extend(needed(ActionKind::Deploy, &rolling(), env, None));
+            set.extend(needed(
+                ActionKind::Deploy,
+                &crate::config::ServiceConfig::rolling(""),
+                env,
+                None,
+            ));
             for service in &config.services {
                 for kind in KINDS {
                     if kind == ActionKind::Build {
@@ -58,21 +63,6 @@ pub fn wanted(ctx: &ReleaseContext) -> Vec<(String, BTreeSet<Permission>)> {
             (env.name.clone(), set)
         })
         .collect()
-}
-
-fn rolling() -> crate::config::ServiceConfig {
-    crate::config::ServiceConfig {
-        name: String::new(),
-        deployment: None,
-        container: None,
-        repository: None,
-        strategy: crate::config::Strategy::Rolling,
-        canary: None,
-        blue_green: None,
-        build: None,
-        analysis: None,
-        helm_release: None,
-    }
 }
 
 /// Reviews every environment now and every [`RECHECK_EVERY`].

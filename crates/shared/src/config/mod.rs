@@ -156,6 +156,23 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// A rolling service of the Deployment `name`, with every default: what shipdeck makes
+    /// of a Deployment that no `[[service]]` describes.
+    pub fn rolling(name: &str) -> ServiceConfig {
+        ServiceConfig {
+            name: name.to_string(),
+            deployment: None,
+            container: None,
+            repository: None,
+            strategy: Strategy::Rolling,
+            canary: None,
+            blue_green: None,
+            build: None,
+            analysis: None,
+            helm_release: None,
+        }
+    }
+
     pub fn deployment_name(&self) -> &str {
         self.deployment.as_deref().unwrap_or(&self.name)
     }

@@ -22,6 +22,7 @@ mod api_kube;
 mod api_kube_watch;
 mod api_kubectl;
 mod api_kubectl_edit;
+mod cli_flags;
 mod cli_tags;
 mod controllers;
 mod controllers_failures;

@@ -482,3 +482,110 @@ fn helm_release_of(d: &Deployment) -> Option<String> {
     .then(|| labels.get("app.kubernetes.io/instance").cloned())
     .flatten()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn from_json<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Arc<T> {
+        Arc::new(serde_json::from_value(v).expect("object"))
+    }
+
+    fn deployment(name: &str, labels: serde_json::Value) -> Arc<Deployment> {
+        from_json(serde_json::json!({
+            "metadata": {"name": name},
+            "spec": {"selector": {"matchLabels": labels}, "template": {
+                "metadata": {"labels": labels},
+                "spec": {"containers": [{"name": "app", "image": "x"}]}}}
+        }))
+    }
+
+    fn service(name: &str, selector: serde_json::Value) -> Arc<Service> {
+        from_json(serde_json::json!({"metadata": {"name": name}, "spec": {"selector": selector}}))
+    }
+
+    fn split(name: &str, backends: &[&str]) -> (Router, Arc<DynamicObject>) {
+        let backends: Vec<_> = backends
+            .iter()
+            .map(|b| serde_json::json!({"service": b, "weight": 50}))
+            .collect();
+        (
+            Router::Smi,
+            from_json(serde_json::json!({
+                "apiVersion": "split.smi-spec.io/v1alpha2", "kind": "TrafficSplit",
+                "metadata": {"name": name}, "spec": {"service": name, "backends": backends}
+            })),
+        )
+    }
+
+    #[test]
+    fn backends_that_cannot_be_told_apart_are_reported_not_guessed() {
+        let objects = Objects {
+            deployments: vec![
+                deployment("api-a", serde_json::json!({"app": "api", "v": "a"})),
+                deployment("api-b", serde_json::json!({"app": "api", "v": "b"})),
+            ],
+            services: vec![
+                service("api-a", serde_json::json!({"app": "api", "v": "a"})),
+                service("api-b", serde_json::json!({"app": "api", "v": "b"})),
+            ],
+            routes: vec![split("api", &["api-a", "api-b"])],
+            ..Objects::default()
+        };
+        let (found, skipped) = infer(&objects);
+        let names: Vec<_> = found.iter().map(|f| f.config.name.as_str()).collect();
+        assert_eq!(names, ["api-a", "api-b"], "two rolling services, no guess");
+        assert_eq!(skipped.len(), 1);
+        assert!(
+            skipped[0].contains("TrafficSplit api") && skipped[0].contains("cannot tell"),
+            "{skipped:?}"
+        );
+    }
+
+    #[test]
+    fn a_canary_in_one_environment_is_the_services_form_everywhere() {
+        let canary = Objects {
+            deployments: vec![
+                deployment(
+                    "cart",
+                    serde_json::json!({"app": "cart", "track": "stable"}),
+                ),
+                deployment(
+                    "cart-canary",
+                    serde_json::json!({"app": "cart", "track": "canary"}),
+                ),
+            ],
+            services: vec![
+                service(
+                    "cart-stable",
+                    serde_json::json!({"app": "cart", "track": "stable"}),
+                ),
+                service(
+                    "cart-canary",
+                    serde_json::json!({"app": "cart", "track": "canary"}),
+                ),
+            ],
+            routes: vec![split("cart", &["cart-stable", "cart-canary"])],
+            ..Objects::default()
+        };
+        let plain = Objects {
+            deployments: vec![
+                deployment("cart", serde_json::json!({"app": "cart"})),
+                deployment("cart-canary", serde_json::json!({"app": "cart-canary"})),
+            ],
+            ..Objects::default()
+        };
+        let merged = merge(vec![
+            ("dev".into(), infer(&plain).0),
+            ("prod".into(), infer(&canary).0),
+        ]);
+        let names: Vec<_> = merged.iter().map(|f| f.config.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["cart"],
+            "the canary Deployment is not a service of its own"
+        );
+        assert_eq!(merged[0].config.strategy, Strategy::Canary);
+        assert!(merged[0].evidence.iter().any(|e| e.ends_with("[prod]")));
+    }
+}

@@ -147,3 +147,53 @@ async fn registry_and_prometheus_clients_take_the_same_proxy_decision() {
     assert!(answer.is_err(), "a registry is no Prometheus");
     logged(format!("POST http://{prom_host}/api/v1/query"));
 }
+
+/// A real SOCKS5 proxy (Debian's microsocks) named by a cluster's `proxy-url`: the request
+/// succeeds through it, and fails with it stopped (so it did not go around it).
+#[test]
+fn a_socks5_proxy_url_is_used() {
+    let cluster = real_cluster_or_skip!();
+    let Some(binary) = ["/usr/bin/microsocks", "/usr/local/bin/microsocks"]
+        .into_iter()
+        .find(|p| std::path::Path::new(p).is_file())
+    else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "microsocks is required under CI (see .ci/run)"
+        );
+        eprintln!("SKIPPED: microsocks is not installed");
+        return;
+    };
+    let ns = cluster.namespace("socks");
+    cluster.apply(&ns, &deployment("web", "127.0.0.1:9/shop/web:v1"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let dir = Workdir::new();
+    let mut spec = KubeconfigSpec::new(cluster, format!("token: {}", cluster.viewer_token), &ns);
+    spec.cluster = format!("{}\nproxy-url: socks5://127.0.0.1:{port}", spec.cluster);
+    let kubeconfig = dir.write("kubeconfig", &spec.yaml());
+    let status = || {
+        dir.run(
+            &["status", "-o", "json"],
+            &[("KUBECONFIG", kubeconfig.to_str().expect("path"))],
+        )
+    };
+    let mut socks = std::process::Command::new(binary)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("microsocks starts");
+    wait_until(Duration::from_secs(10), "microsocks to listen", || {
+        std::net::TcpStream::connect(("127.0.0.1", port)).ok()
+    })
+    .expect("listening");
+    let rows: Value = serde_json::from_str(status().ok()).expect("json");
+    assert_eq!(rows[0]["service"], "web", "{rows}");
+    let _ = socks.kill();
+    let _ = socks.wait();
+    let without = status();
+    assert_ne!(without.code, 0, "{without:?}");
+}

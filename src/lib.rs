@@ -21,7 +21,7 @@ pub mod screenshot;
 pub mod world_ticker;
 
 pub use shipdeck_core::{
-    cluster, config, install_crypto_provider, logging, metrics, model, registry, release, runner,
-    theme, tui,
+    cluster, config, discovery, install_crypto_provider, logging, metrics, model, net, registry,
+    release, runner, theme, tui,
 };
 pub use shipdeck_sandbox as sandbox;

@@ -5,7 +5,7 @@ fn main() -> color_eyre::Result<()> {
     quiet_broken_pipe();
     shipdeck::install_crypto_provider();
     let cli = shipdeck::cli::Cli::parse();
-    let _guard = shipdeck::logging::init(cli.log_file.as_deref())?;
+    let _guard = shipdeck::logging::init(cli.log_file.as_deref());
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

@@ -309,5 +309,35 @@ async fn token_closes_the_api_to_anonymous_callers() {
     let kubeconfig = PathBuf::from(served.field("kubeconfig: "));
     let written = std::fs::read_to_string(&kubeconfig).expect("kubeconfig");
     assert!(written.contains("s3cret"), "{written}");
+
+    // shipdeck with that kubeconfig gets in; with another token it says it was refused.
+    let status = |kubeconfig: PathBuf| {
+        let mut cmd = command(SHIPDECK, served.dir.path());
+        cmd.args([
+            "status",
+            "-o",
+            "json",
+            "--context",
+            "sandbox-dev",
+            "--kubeconfig",
+        ])
+        .arg(kubeconfig);
+        cmd.output()
+    };
+    let ok = status(kubeconfig.clone()).await.expect("shipdeck runs");
+    assert!(ok.status.success(), "{ok:?}");
+    let wrong = kubeconfig.with_file_name("wrong-token");
+    std::fs::write(&wrong, written.replace("s3cret", "not-the-token")).expect("write");
+    let refused = status(wrong).await.expect("shipdeck runs");
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(!refused.status.success(), "{refused:?}");
+    assert!(
+        stderr.contains("Unauthorized") || stderr.contains("401"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("not-the-token"),
+        "no token in messages: {stderr}"
+    );
     served.terminate().await;
 }

@@ -3,6 +3,7 @@
 //! Each file below is a module; shared helpers are the `*_support`/`common` modules.
 
 // Shared helpers.
+mod access_support;
 mod analysis_support;
 #[macro_use]
 mod common;
@@ -21,11 +22,13 @@ mod api_kube;
 mod api_kube_watch;
 mod api_kubectl;
 mod api_kubectl_edit;
+mod cli_flags;
 mod cli_tags;
 mod controllers;
 mod controllers_failures;
 mod controllers_pods;
 mod controllers_scale;
+mod discovery;
 mod e2e_tmux;
 mod fidelity;
 mod metrics_prometheus;
@@ -35,6 +38,10 @@ mod oci_server_faults;
 mod oci_server_http;
 mod readme;
 mod real_cluster;
+mod real_connect;
+mod real_exec;
+mod real_proxy;
+mod real_rbac;
 mod registry_auth;
 mod registry_docker;
 mod registry_promote;

@@ -79,6 +79,7 @@ impl Headless {
             color_depth: Some(ColorDepth::TrueColor),
             ascii: Some(false),
             context_label: Some("sandbox demo".into()),
+            insecure_envs: Vec::new(),
         };
         let state = initial_state(config, &console, world.clock.now())?;
         let (events_tx, events) = mpsc::channel(4096);

@@ -9,6 +9,7 @@ pub mod proxy;
 pub mod real_cluster;
 pub mod registry;
 pub mod seed;
+pub mod squid;
 
 pub use cluster::*;
 pub use proxy::Proxy;

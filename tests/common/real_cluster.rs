@@ -20,8 +20,8 @@
 //! - CRDs: Gateway API (standard), Istio, SMI TrafficSplit (v1alpha2..v1alpha4 served).
 //! - Users (all in one kubeconfig): [`ADMIN`] (client certificate, system:masters, the current
 //!   context), [`VIEWER`] (token, bound to the `view` ClusterRole) and [`PATCHER`] (token, may
-//!   only get and patch Deployments in [`RealCluster::patcher_namespace`]; kubectl patch gets
-//!   the object first).
+//!   only get and patch Deployments, and read their ReplicaSets, in
+//!   [`RealCluster::patcher_namespace`]; kubectl patch gets the object first).
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};

@@ -184,6 +184,7 @@ pub fn options() -> ConsoleOptions {
         color_depth: Some(ColorDepth::TrueColor),
         ascii: Some(false),
         context_label: None,
+        insecure_envs: Vec::new(),
     }
 }
 

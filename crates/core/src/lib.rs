@@ -5,13 +5,16 @@
 //! Dependencies flow downward; a module uses only the ones listed below it:
 //!
 //! ```text
-//! cli                         headless commands and the console's entry point
+//! cli                         headless commands, the console's entry point, `init`
+//! discovery                   services inferred from the clusters when none are configured
 //! runner                      the console's effects: watchers, pollers, release and analysis runs
 //! tui                         the one state loop: update, view
 //! metrics, theme              release analysis; colours
 //! model, release              the observed snapshot and what is derived from it; planners,
 //!                             executor, audit journal
-//! cluster, registry           kube and OCI clients
+//! cluster, registry           kube and OCI clients (kubeconfig, exec credentials, identity,
+//!                             access reviews)
+//! net                         the one proxy decision every client takes
 //! config (shipdeck-shared)    shipdeck.toml; and logging, which uses nothing
 //! ```
 //!
@@ -20,9 +23,11 @@
 
 pub mod cli;
 pub mod cluster;
+pub mod discovery;
 pub mod logging;
 pub mod metrics;
 pub mod model;
+pub mod net;
 pub mod registry;
 pub mod release;
 pub mod runner;

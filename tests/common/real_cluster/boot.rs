@@ -384,6 +384,10 @@ rules:
   resources: [deployments]
   # kubectl patch reads the object before it patches it.
   verbs: [get, patch]
+# shipdeck plans a deploy or rollback from the Deployment's ReplicaSets (its revisions).
+- apiGroups: [apps]
+  resources: [replicasets]
+  verbs: [get, list]
 ---
 apiVersion: rbac.authorization.k8s.io/v1
 kind: RoleBinding

@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use clap::{Args, Subcommand};
 
-use crate::config::{Config, find_config_file, load_file};
 use crate::registry::{ClientOptions, Registries};
 use crate::release::{
     Action, Journal, Plan, ReleaseContext, ReleaseError, ReleaseRequest, RollbackTarget,
@@ -51,7 +50,7 @@ pub struct WriteFlags {
     #[arg(long)]
     pub dry_run: bool,
     /// `json` prints data (the plan and the result) as JSON on stdout.
-    #[arg(long, value_enum, default_value_t = Output::Text)]
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
 
@@ -72,7 +71,7 @@ pub struct StatusArgs {
     #[arg(long, short)]
     pub env: Option<String>,
     /// `json` prints data (the plan and the result) as JSON on stdout.
-    #[arg(long, value_enum, default_value_t = Output::Text)]
+    #[arg(long, short = 'o', value_enum, default_value_t = Output::Text)]
     pub output: Output,
 }
 
@@ -218,22 +217,17 @@ pub struct BuildArgs {
 pub struct Globals {
     pub config: Option<PathBuf>,
     pub read_only: bool,
-}
-
-fn load_config(path: Option<PathBuf>) -> Result<Config, String> {
-    match path.or_else(find_config_file) {
-        Some(path) => load_file(&path).map_err(|e| e.to_string()),
-        None => Ok(Config::default()),
-    }
+    pub kube: super::console::KubeArgs,
 }
 
 /// The context every command works in: config, clients, journal, registry.
 pub async fn context(globals: &Globals) -> Result<ReleaseContext, String> {
-    let config = load_config(globals.config.clone())?;
+    let config = super::console::load_config(globals.config.clone(), &globals.kube)?;
     let journal = Journal::open_default().map_err(|e| e.to_string())?;
     let mut ctx = ReleaseContext::connect(config, globals.read_only, journal)
         .await
         .map_err(|e| e.to_string())?;
+    super::console::prepare(&mut ctx).await;
     ctx.registry = Some(Arc::new(Registries::new(ClientOptions::default())));
     Ok(ctx)
 }

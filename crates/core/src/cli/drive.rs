@@ -25,7 +25,8 @@ Exit codes:
   0  done (also: nothing to change, or a --dry-run printed its plan)
   1  failed: API error, forbidden, unreachable cluster, rollout failed (--wait)
   2  usage error
-  3  refused: read-only, not confirmed, policy (approval), or impossible now (paused, no history)
+  3  refused: read-only, not confirmed, not allowed (RBAC), policy (approval), or impossible now
+     (paused, no history)
   4  outcome unknown: a write got no answer; see the audit journal before acting again
   5  the cluster changed since the plan was made and there was no terminal to ask again
   6  release analysis failed (deploy --wait): the canary was aborted or the rollout rolled back
@@ -108,12 +109,12 @@ pub async fn drive(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> i32 {
         Ok(applied) => applied,
         Err(code) => return code,
     };
-    if flow.wait && !applied.follow.is_empty() {
-        if let Err(e) =
+    if flow.wait
+        && !applied.follow.is_empty()
+        && let Err(e) =
             crate::release::follow(&applied, ctx, flow.timeout, &mut print_progress).await
-        {
-            return fail(flow, &applied, &e);
-        }
+    {
+        return fail(flow, &applied, &e);
     }
     emit(flow, &applied, "applied", None);
     EXIT_OK
@@ -127,7 +128,18 @@ pub async fn apply(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> Result<Plan
     if flow.output == Output::Text {
         print!("{plan}");
     }
+    let env = ctx.env(&plan.env).map(|e| e.read_only).unwrap_or(false);
+    // What RBAC would refuse is said before any question (the write's own 403 stays final).
+    let denied = match ctx.client(&plan.env) {
+        Ok(client) if !(ctx.read_only || env || plan.is_noop()) => {
+            crate::release::permissions::denied(&plan, client).await
+        }
+        _ => None,
+    };
     if flow.dry_run {
+        if let Some(reason) = &denied {
+            eprintln!("shipdeck: warning: this plan would be refused: {reason}");
+        }
         emit(flow, &plan, "dry-run: nothing was sent", None);
         return Err(EXIT_OK);
     }
@@ -135,7 +147,11 @@ pub async fn apply(ctx: &ReleaseContext, plan: Plan, flow: &Flow) -> Result<Plan
         emit(flow, &plan, "nothing to change", None);
         return Err(EXIT_OK);
     }
-    let env = ctx.env(&plan.env).map(|e| e.read_only).unwrap_or(false);
+    if let Some(reason) = denied {
+        let _ = ctx.journal.append(&Record::refused(&plan, reason.clone()));
+        emit(flow, &plan, "refused", Some(&reason));
+        return Err(EXIT_REFUSED);
+    }
     // Read-only is refused by the executor (journaled) before any question is asked.
     if !(ctx.read_only || env) {
         let needed = confirm::required(&plan);

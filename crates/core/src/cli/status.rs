@@ -144,22 +144,37 @@ async fn rows_for_env(client: &EnvClient, services: &[ServiceConfig]) -> Vec<Row
     rows
 }
 
-/// Configured services, or (with none configured) every Deployment found in any environment.
-async fn services(ctx: &ReleaseContext, clients: &[&EnvClient]) -> Vec<ServiceConfig> {
+/// Configured services, or (with none configured) every Deployment found in any environment;
+/// and the environments that could not be listed (an unreachable cluster is an error, not an
+/// empty one).
+async fn services(
+    ctx: &ReleaseContext,
+    clients: &[&EnvClient],
+) -> (Vec<ServiceConfig>, Vec<String>) {
     if !ctx.config.services.is_empty() {
-        return ctx.config.services.clone();
+        return (ctx.config.services.clone(), Vec::new());
     }
     let mut names = std::collections::BTreeSet::new();
+    let mut errors = Vec::new();
     for client in clients {
         let api: Api<Deployment> = Api::namespaced(client.client.clone(), &client.env.namespace);
-        if let Ok(list) = api.list(&ListParams::default()).await {
-            names.extend(list.items.into_iter().filter_map(|d| d.metadata.name));
+        match api.list(&ListParams::default()).await {
+            Ok(list) => names.extend(list.items.into_iter().filter_map(|d| d.metadata.name)),
+            Err(e) => errors.push(format!(
+                "environment {} (context {}, {}): cannot list deployments in {}: {}",
+                client.env.name,
+                client.context,
+                client.server,
+                client.env.namespace,
+                crate::cluster::error_line(&e)
+            )),
         }
     }
-    names
+    let services = names
         .into_iter()
         .filter_map(|n| ctx.service(&n).ok())
-        .collect()
+        .collect();
+    (services, errors)
 }
 
 pub async fn run(ctx: &ReleaseContext, only_env: Option<&str>, output: Output) -> i32 {
@@ -178,7 +193,7 @@ pub async fn run(ctx: &ReleaseContext, only_env: Option<&str>, output: Output) -
             .filter_map(|e| ctx.clients.get(&e.name))
             .collect(),
     };
-    let services = services(ctx, &clients).await;
+    let (services, unlisted) = services(ctx, &clients).await;
     let per_env = join_all(clients.iter().map(|c| rows_for_env(c, &services))).await;
     // Service-major order, environments in config order: the console's services pane.
     let mut rows: Vec<Row> = Vec::new();
@@ -187,7 +202,10 @@ pub async fn run(ctx: &ReleaseContext, only_env: Option<&str>, output: Output) -
             rows.extend(env_rows.iter().filter(|r| r.service == svc.name).cloned());
         }
     }
-    let failed = rows.iter().any(|r| r.error.is_some());
+    let failed = rows.iter().any(|r| r.error.is_some()) || !unlisted.is_empty();
+    for problem in &unlisted {
+        eprintln!("shipdeck: {problem}");
+    }
     match output {
         Output::Json => println!(
             "{}",

@@ -24,7 +24,7 @@ pub struct TagsArgs {
     /// Whose registry to list (default: the first environment).
     #[arg(long, short)]
     pub env: Option<String>,
-    #[arg(long, value_enum, default_value_t = TagsOutput::Table)]
+    #[arg(long, short = 'o', value_enum, default_value_t = TagsOutput::Table)]
     pub output: TagsOutput,
 }
 

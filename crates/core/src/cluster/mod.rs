@@ -26,6 +26,20 @@ pub enum ObjectKind {
     TrafficSplit,
 }
 
+impl ObjectKind {
+    /// Kinds whose absence (not installed, or not readable) leaves the console useful.
+    pub fn is_optional(self) -> bool {
+        matches!(
+            self,
+            ObjectKind::HelmRelease
+                | ObjectKind::Ingress
+                | ObjectKind::HttpRoute
+                | ObjectKind::VirtualService
+                | ObjectKind::TrafficSplit
+        )
+    }
+}
+
 /// A watched object. Shared (`Arc`) so that fan-out to several consumers copies nothing.
 #[derive(Debug, Clone)]
 pub enum KubeObject {
@@ -79,8 +93,28 @@ pub enum ClusterEvent {
     },
 }
 
+pub mod access;
 pub mod client;
+pub mod exec;
+pub mod identity;
+pub mod kubeconfig;
 pub mod watch;
 
-pub use client::{EnvClient, connect, implicit_env, kubeconfig_path, read_kubeconfig};
+/// The line of a kube error worth showing: the API server's message for a status, else the
+/// innermost cause ("connection refused", not the whole chain).
+pub fn error_line(err: &kube::Error) -> String {
+    if let kube::Error::Api(status) = err {
+        return status.message.clone();
+    }
+    let mut source: Option<&dyn std::error::Error> = Some(err);
+    let mut last = err.to_string();
+    while let Some(e) = source {
+        last = e.to_string();
+        source = e.source();
+    }
+    last
+}
+
+pub use client::{ClientError, Connector, EnvClient, implicit_env};
+pub use kubeconfig::{LoadedKubeconfig, load as load_kubeconfig};
 pub use watch::spawn_env_watchers;

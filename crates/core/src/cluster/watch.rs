@@ -190,7 +190,14 @@ where
                     object: wrap(obj),
                 },
                 Err(err) => {
-                    let state = classify(&err);
+                    let mut state = classify(&err);
+                    // Helm's Secrets and the routers' objects add to what is shown: a role
+                    // without them (`view` has no Secrets, nor CRDs that do not aggregate to
+                    // it) still sees the cluster, so the environment is not "forbidden".
+                    if kind.is_optional() && matches!(state, WatchState::Forbidden(_)) {
+                        tracing::info!(env = %ctx.env, ?kind, "not readable with these credentials; not shown");
+                        state = WatchState::Unsupported;
+                    }
                     tracing::debug!(env = %ctx.env, ?kind, error = %err, "watch error");
                     let unsupported = matches!(state, WatchState::Unsupported);
                     let _ = ctx.health.send((kind, state));

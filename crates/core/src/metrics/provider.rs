@@ -77,7 +77,17 @@ struct Envelope {
 impl Prometheus {
     /// `base` is the server's URL (`http://127.0.0.1:9090`, or with a path prefix); every
     /// request gives up after `timeout`.
+    /// A client that goes through the proxy the environment names (as kube does).
     pub fn new(base: &str, timeout: Duration) -> Result<Prometheus, String> {
+        let proxy = crate::net::ProxySettings::from_env().map_err(|e| e.to_string())?;
+        Self::with_proxy(base, timeout, &proxy)
+    }
+
+    pub fn with_proxy(
+        base: &str,
+        timeout: Duration,
+        proxy: &crate::net::ProxySettings,
+    ) -> Result<Prometheus, String> {
         let parsed =
             url::Url::parse(base).map_err(|e| format!("invalid Prometheus URL {base:?}: {e}"))?;
         if parsed.scheme() != "http" {
@@ -86,7 +96,8 @@ impl Prometheus {
             ));
         }
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = proxy
+            .apply(reqwest::Client::builder())
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;

@@ -33,7 +33,8 @@ impl std::fmt::Debug for SmokeCheck {
 impl SmokeCheck {
     pub fn url(url: &str, timeout: Duration) -> Result<SmokeCheck, String> {
         crate::install_crypto_provider();
-        let http = reqwest::Client::builder()
+        let http = crate::net::ProxySettings::client_builder()
+            .map_err(|e| e.to_string())?
             .timeout(timeout)
             .build()
             .map_err(|e| format!("cannot build an HTTP client: {e}"))?;

@@ -124,37 +124,31 @@ impl ServiceSpec {
 /// Services in display order: the config's, else every Deployment name seen in any
 /// environment, sorted.
 pub fn service_specs(config: &Config, snapshot: &ClusterSnapshot) -> Vec<ServiceSpec> {
-    if !config.services.is_empty() {
-        return config
-            .services
-            .iter()
-            .map(|c| ServiceSpec {
-                config: c.clone(),
-                discovered: false,
-            })
-            .collect();
+    let mut specs: Vec<ServiceSpec> = config
+        .services
+        .iter()
+        .map(|c| ServiceSpec {
+            config: c.clone(),
+            discovered: config.services_inferred,
+        })
+        .collect();
+    if !config.services.is_empty() && !config.services_inferred {
+        return specs;
     }
+    // Inferred services (or none): every other Deployment is a rolling service of its own,
+    // so one created while the console runs shows up.
+    let covered: BTreeSet<String> = specs.iter().flat_map(|s| s.deployment_names()).collect();
     let names: BTreeSet<&String> = snapshot
         .envs
         .iter()
         .flat_map(|env| env.deployments.keys())
+        .filter(|name| !covered.contains(*name))
         .collect();
-    names
-        .into_iter()
-        .map(|name| ServiceSpec {
-            config: ServiceConfig {
-                name: name.clone(),
-                deployment: None,
-                container: None,
-                repository: None,
-                strategy: Strategy::Rolling,
-                canary: None,
-                blue_green: None,
-                build: None,
-                analysis: None,
-                helm_release: None,
-            },
-            discovered: true,
-        })
-        .collect()
+    let rolling = names.into_iter().map(|name| ServiceSpec {
+        config: ServiceConfig::rolling(name),
+        discovered: true,
+    });
+    specs.extend(rolling);
+    specs.sort_by(|a, b| a.name().cmp(b.name()));
+    specs
 }

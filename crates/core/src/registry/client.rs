@@ -37,6 +37,8 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Longest silence while reading a response (a blob copy may take long in total).
     pub read_timeout: Duration,
+    /// `None`: the proxy environment (HTTPS_PROXY, NO_PROXY...), decided as for kube.
+    pub proxy: Option<crate::net::ProxySettings>,
 }
 
 impl Default for ClientOptions {
@@ -48,6 +50,7 @@ impl Default for ClientOptions {
             page_size: 200,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
+            proxy: None,
         }
     }
 }
@@ -131,7 +134,15 @@ impl RegistryClient {
             input: registry.to_string(),
             message: e.to_string(),
         })?;
-        let http = reqwest::Client::builder()
+        let proxy = match &options.proxy {
+            Some(settings) => settings.clone(),
+            None => crate::net::ProxySettings::from_env().map_err(|e| RegistryError::Network {
+                repo: registry.to_string(),
+                message: e.to_string(),
+            })?,
+        };
+        let http = proxy
+            .apply(reqwest::Client::builder())
             .connect_timeout(options.connect_timeout)
             .read_timeout(options.read_timeout)
             .user_agent(concat!("shipdeck/", env!("CARGO_PKG_VERSION")))

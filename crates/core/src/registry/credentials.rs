@@ -1,5 +1,6 @@
-//! Credentials the way users already have them: docker's `config.json` (`auths`,
-//! `credHelpers`, `credsStore`) through the `docker_credential` crate. Secrets live in
+//! Credentials the way users already have them: podman's `auth.json` and docker's
+//! `config.json` (`auths`, `credHelpers`, `credsStore`; the same format) through the
+//! `docker_credential` crate, in podman's order of lookup. Secrets live in
 //! `SecretString` so they never reach `Debug` output, and helper output (which may echo a
 //! secret) is never put into an error message.
 
@@ -44,6 +45,9 @@ impl Credentials {
 pub enum CredentialSource {
     /// The directory holding docker's `config.json` (`$DOCKER_CONFIG`, else `~/.docker`).
     DockerConfig(PathBuf),
+    /// Auth files in the format of docker's `config.json`, asked in order: the first that
+    /// has an entry for the registry answers (podman's and skopeo's lookup).
+    AuthFiles(Vec<PathBuf>),
     /// Given explicitly (the sandbox, tests, a `--username` flag).
     Static(Credentials),
     /// Never send credentials.
@@ -57,14 +61,35 @@ impl Default for CredentialSource {
 }
 
 impl CredentialSource {
-    /// docker's own lookup: `$DOCKER_CONFIG`, else `$HOME/.docker`.
+    /// podman's lookup, then docker's: `$REGISTRY_AUTH_FILE`, else
+    /// `$XDG_RUNTIME_DIR/containers/auth.json` and `$XDG_CONFIG_HOME/containers/auth.json`
+    /// (default `~/.config`); then `$DOCKER_CONFIG/config.json`, else `~/.docker/config.json`.
     pub fn from_env() -> CredentialSource {
-        let dir = std::env::var_os("DOCKER_CONFIG")
-            .map(PathBuf::from)
-            .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".docker")));
-        match dir {
-            Some(dir) => CredentialSource::DockerConfig(dir),
-            None => CredentialSource::Anonymous,
+        let var = |name: &str| {
+            std::env::var_os(name)
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        };
+        let home = var("HOME");
+        let mut files = Vec::new();
+        if let Some(file) = var("REGISTRY_AUTH_FILE") {
+            files.push(file);
+        } else {
+            if let Some(run) = var("XDG_RUNTIME_DIR") {
+                files.push(run.join("containers").join("auth.json"));
+            }
+            if let Some(config) =
+                var("XDG_CONFIG_HOME").or_else(|| home.as_ref().map(|h| h.join(".config")))
+            {
+                files.push(config.join("containers").join("auth.json"));
+            }
+        }
+        let docker = var("DOCKER_CONFIG").or_else(|| home.map(|h| h.join(".docker")));
+        files.extend(docker.map(|d| d.join("config.json")));
+        if files.is_empty() {
+            CredentialSource::Anonymous
+        } else {
+            CredentialSource::AuthFiles(files)
         }
     }
 
@@ -72,7 +97,22 @@ impl CredentialSource {
     pub(crate) fn hint(&self) -> String {
         match self {
             CredentialSource::DockerConfig(dir) => {
-                format!("check credentials in {}", display_config_path(dir))
+                format!(
+                    "check credentials in {}",
+                    display_path(&dir.join("config.json"))
+                )
+            }
+            CredentialSource::AuthFiles(files) => {
+                let existing: Vec<String> = files
+                    .iter()
+                    .filter(|f| f.is_file())
+                    .map(|f| display_path(f))
+                    .collect();
+                if existing.is_empty() {
+                    "the registry requires credentials: log in with `podman login` or `docker login`".into()
+                } else {
+                    format!("check credentials in {}", existing.join(" or "))
+                }
             }
             CredentialSource::Static(_) => "the configured credentials were rejected".into(),
             CredentialSource::Anonymous => {
@@ -86,7 +126,18 @@ impl CredentialSource {
         match self {
             CredentialSource::Static(c) => Ok(c.clone()),
             CredentialSource::Anonymous => Ok(Credentials::Anonymous),
-            CredentialSource::DockerConfig(dir) => from_docker_config(dir, registry),
+            CredentialSource::DockerConfig(dir) => {
+                Ok(from_auth_file(&dir.join("config.json"), registry)?
+                    .unwrap_or(Credentials::Anonymous))
+            }
+            CredentialSource::AuthFiles(files) => {
+                for file in files {
+                    if let Some(found) = from_auth_file(file, registry)? {
+                        return Ok(found);
+                    }
+                }
+                Ok(Credentials::Anonymous)
+            }
         }
     }
 
@@ -104,8 +155,7 @@ impl CredentialSource {
     }
 }
 
-fn display_config_path(dir: &Path) -> String {
-    let path = dir.join("config.json");
+fn display_path(path: &Path) -> String {
     if let Some(home) = std::env::var_os("HOME")
         && let Ok(rest) = path.strip_prefix(Path::new(&home))
     {
@@ -114,35 +164,38 @@ fn display_config_path(dir: &Path) -> String {
     path.display().to_string()
 }
 
-fn from_docker_config(dir: &Path, registry: &str) -> Result<Credentials, RegistryError> {
-    let path = dir.join("config.json");
-    let shown = display_config_path(dir);
+/// The entry of one auth file for `registry`: `None` when the file or the entry is missing
+/// (the next file is asked).
+fn from_auth_file(path: &Path, registry: &str) -> Result<Option<Credentials>, RegistryError> {
+    let shown = display_path(path);
     let fail = |message: String| RegistryError::Credentials {
         registry: registry.to_string(),
         message,
     };
-    let file = match File::open(&path) {
+    let file = match File::open(path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Credentials::Anonymous),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(fail(format!("cannot read {shown}: {e}"))),
     };
     let key = credential_key(registry);
     match docker_credential::get_credential_from_reader(BufReader::new(file), key) {
-        Ok(DockerCredential::UsernamePassword(username, password)) => Ok(Credentials::Basic {
-            username,
-            password: SecretString::from(password),
-        }),
+        Ok(DockerCredential::UsernamePassword(username, password)) => {
+            Ok(Some(Credentials::Basic {
+                username,
+                password: SecretString::from(password),
+            }))
+        }
         Ok(DockerCredential::IdentityToken(token)) => {
-            Ok(Credentials::IdentityToken(SecretString::from(token)))
+            Ok(Some(Credentials::IdentityToken(SecretString::from(token))))
         }
         Err(CredentialRetrievalError::NoCredentialConfigured)
-        | Err(CredentialRetrievalError::ConfigNotFound) => Ok(Credentials::Anonymous),
+        | Err(CredentialRetrievalError::ConfigNotFound) => Ok(None),
         // Helpers answer "credentials not found" for registries they hold nothing for;
         // docker treats that as anonymous. The output is inspected, never shown.
         Err(CredentialRetrievalError::HelperFailure { stdout, stderr, .. })
             if is_not_found(&stdout) || is_not_found(&stderr) =>
         {
-            Ok(Credentials::Anonymous)
+            Ok(None)
         }
         Err(CredentialRetrievalError::HelperFailure { helper, .. }) => Err(fail(format!(
             "credential helper {helper} failed (configured in {shown})"
@@ -196,6 +249,28 @@ mod tests {
             other => panic!("expected basic credentials, got {other:?}"),
         }
         assert!(source.lookup_blocking("other:5000")?.is_anonymous());
+        Ok(())
+    }
+
+    #[test]
+    fn podmans_auth_file_is_asked_before_dockers() -> Result<(), Box<dyn std::error::Error>> {
+        // "podman:first" and "docker:second" in base64.
+        let podman = config_dir(r#"{"auths":{"registry.shop:5000":{"auth":"cG9kbWFuOmZpcnN0"}}}"#)?;
+        let docker = config_dir(
+            r#"{"auths":{"registry.shop:5000":{"auth":"ZG9ja2VyOnNlY29uZA=="},"only.docker:5000":{"auth":"ZG9ja2VyOnNlY29uZA=="}}}"#,
+        )?;
+        let source = CredentialSource::AuthFiles(vec![
+            podman.path().join("missing-runtime-auth.json"),
+            podman.path().join("config.json"),
+            docker.path().join("config.json"),
+        ]);
+        let user = |registry: &str| match source.lookup_blocking(registry) {
+            Ok(Credentials::Basic { username, .. }) => username,
+            other => format!("{other:?}"),
+        };
+        assert_eq!(user("registry.shop:5000"), "podman");
+        assert_eq!(user("only.docker:5000"), "docker");
+        assert!(source.lookup_blocking("elsewhere:5000")?.is_anonymous());
         Ok(())
     }
 

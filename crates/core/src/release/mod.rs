@@ -28,6 +28,7 @@ pub mod execute;
 pub mod input;
 pub mod objects;
 pub mod observe;
+pub mod permissions;
 pub mod plan;
 pub mod promote;
 pub mod registry;

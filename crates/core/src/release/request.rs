@@ -12,8 +12,8 @@ use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::cluster::{EnvClient, connect, implicit_env, kubeconfig_path, read_kubeconfig};
-use crate::config::{Config, EnvConfig, ServiceConfig, Strategy};
+use crate::cluster::{Connector, EnvClient, implicit_env, load_kubeconfig};
+use crate::config::{Config, EnvConfig, ServiceConfig};
 
 use super::audit::Journal;
 use super::error::{PlanError, ReleaseError};
@@ -24,6 +24,15 @@ use super::observe::{Observed, observe};
 use super::plan::{Action, ObjectRef, Plan, Write, WriteBody};
 use super::promote::{PromoteFacts, plan_promote};
 use super::registry::RegistryOps;
+
+/// One environment's SelfSubjectReview: `Err` when it had no answer in time.
+pub type IdentityAnswer = Result<
+    Result<crate::cluster::identity::Identity, crate::cluster::identity::IdentityError>,
+    tokio::time::error::Elapsed,
+>;
+
+/// How long [`ReleaseContext::identify`] waits for each API server.
+pub const IDENTIFY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the console (a key) or the CLI (a subcommand) asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,26 +55,24 @@ pub struct ReleaseContext {
 }
 
 impl ReleaseContext {
-    /// Builds clients for every environment of `config` (no I/O: an unreachable cluster
-    /// only fails the actions that need it).
+    /// Builds clients for every environment of `config` (no network I/O: an unreachable
+    /// cluster only fails the actions that need it; exec credential plugins do run, so an
+    /// interactive one prompts now, before any console).
     pub async fn connect(
         config: Config,
         read_only: bool,
         journal: Journal,
     ) -> Result<Self, ReleaseError> {
-        let path = kubeconfig_path(&config).ok_or_else(|| {
-            ReleaseError::Other(
-                "no kubeconfig: set `kubeconfig` in shipdeck.toml or $KUBECONFIG".into(),
-            )
-        })?;
-        let kubeconfig = read_kubeconfig(&path).map_err(|e| ReleaseError::Other(e.to_string()))?;
+        let loaded = load_kubeconfig(&config).map_err(|e| ReleaseError::Other(e.to_string()))?;
         let mut config = config;
         if config.envs.is_empty() {
-            config.envs.push(implicit_env(&kubeconfig));
+            config.envs.push(implicit_env(&loaded.kubeconfig, &config));
         }
+        let mut connector = Connector::from_env().map_err(ReleaseError::Other)?;
         let mut clients = BTreeMap::new();
         for env in &config.envs {
-            let client = connect(&kubeconfig, env)
+            let client = connector
+                .connect(&loaded, env)
                 .await
                 .map_err(|e| ReleaseError::Other(e.to_string()))?;
             clients.insert(env.name.clone(), client);
@@ -78,6 +85,50 @@ impl ReleaseContext {
             registry: None,
             write_timeout: Duration::from_secs(10),
         })
+    }
+
+    /// Asks each environment's API server who we are (SelfSubjectReview, as `kubectl auth
+    /// whoami`), at most [`IDENTIFY_TIMEOUT`] each, all at once; plans then name that user in
+    /// change-causes and the journal. Where the server cannot say, the kubeconfig's user
+    /// entry stays.
+    pub async fn identify(&mut self) {
+        let answers = self.ask_identities().await;
+        self.apply_identities(answers);
+    }
+
+    /// The SelfSubjectReviews of [`Self::identify`], without applying them (so they can run
+    /// alongside other start-up reads).
+    pub async fn ask_identities(&self) -> Vec<(String, IdentityAnswer)> {
+        futures::future::join_all(self.clients.iter().map(|(env, c)| async move {
+            let answer = tokio::time::timeout(
+                IDENTIFY_TIMEOUT,
+                crate::cluster::identity::whoami(&c.client),
+            )
+            .await;
+            (env.clone(), answer)
+        }))
+        .await
+    }
+
+    /// Names the users the reviews reported in the clients' `user`.
+    pub fn apply_identities(&mut self, answers: Vec<(String, IdentityAnswer)>) {
+        for (env, answer) in answers {
+            let Some(client) = self.clients.get_mut(&env) else {
+                continue;
+            };
+            match answer {
+                Ok(Ok(identity)) => {
+                    tracing::info!(%env, user = %identity.username, groups = ?identity.groups, "identity from SelfSubjectReview");
+                    client.user = identity.username;
+                }
+                Ok(Err(e)) => {
+                    tracing::info!(%env, error = %e, kubeconfig_user = %client.user, "no identity from the API server; the kubeconfig's user name is recorded")
+                }
+                Err(_) => {
+                    tracing::warn!(%env, "SelfSubjectReview had no answer in time; the kubeconfig's user name is recorded")
+                }
+            }
+        }
     }
 
     pub fn env(&self, name: &str) -> Result<&EnvConfig, ReleaseError> {
@@ -107,19 +158,10 @@ impl ReleaseContext {
         if let Some(s) = self.config.service(name) {
             return Ok(s.clone());
         }
-        if self.config.services.is_empty() {
-            return Ok(ServiceConfig {
-                name: name.into(),
-                deployment: None,
-                container: None,
-                repository: None,
-                strategy: Strategy::Rolling,
-                canary: None,
-                blue_green: None,
-                build: None,
-                analysis: None,
-                helm_release: None,
-            });
+        // Without a hand-written list, any Deployment is a rolling service of its name (as
+        // the console lists it).
+        if self.config.services.is_empty() || self.config.services_inferred {
+            return Ok(ServiceConfig::rolling(name));
         }
         Err(ReleaseError::Plan(PlanError::Invalid(format!(
             "unknown service {name:?}; services: {} (as `shipdeck status` lists them)",

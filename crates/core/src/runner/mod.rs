@@ -2,6 +2,7 @@
 //! log streams, release actions, clipboard) on tasks of their own and answers with
 //! [`AppEvent`]s, and forwards kube watcher events. The app loop never waits on any of it.
 
+mod access;
 pub mod analysis;
 mod logs;
 mod registry;
@@ -60,6 +61,7 @@ impl Runner {
             .values()
             .flat_map(|env| spawn_env_watchers(env, tx.clone()))
             .collect();
+        handles.push(access::spawn(self.release.clone(), self.events.clone()));
         let events = self.events.clone();
         handles.push(tokio::spawn(async move {
             while let Some(ev) = rx.recv().await {

@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use ratatui::crossterm::event::Event as TerminalEvent;
 
 use crate::cluster::ClusterEvent;
+use crate::cluster::access::{Access, Permission};
 use crate::metrics::AnalysisEvent;
 use crate::metrics::watch::History;
 use crate::registry::RegistryEvent;
@@ -49,6 +50,13 @@ pub enum AppEvent {
     Analysis {
         watch: u64,
         feed: AnalysisFeed,
+    },
+    /// What the API server says the user may do in one environment (SelfSubjectAccessReview
+    /// answers for the permissions the actions need there).
+    Access {
+        env: String,
+        context: String,
+        answers: Vec<(Permission, Access)>,
     },
     /// The clock moved (ages, header clock) or a registry refresh is due.
     Tick(Timestamp),

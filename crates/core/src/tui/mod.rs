@@ -61,6 +61,8 @@ pub struct ConsoleOptions {
     pub ascii: Option<bool>,
     /// Shown in the header, e.g. the kube context when there is no config.
     pub context_label: Option<String>,
+    /// Environments whose kubeconfig skips TLS verification (marked in the header).
+    pub insecure_envs: Vec<String>,
 }
 
 /// The state the console starts from: config, keymap and theme resolved, nothing observed yet.
@@ -79,6 +81,7 @@ pub fn initial_state(config: Config, options: &ConsoleOptions, now: Timestamp) -
         theme,
         read_only: options.read_only,
         context_label: options.context_label.clone(),
+        insecure_envs: options.insecure_envs.clone(),
     };
     Ok(State::new(ctx, now))
 }

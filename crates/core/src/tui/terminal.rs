@@ -38,11 +38,14 @@ pub fn init() -> io::Result<TerminalGuard> {
     let mut terminal = Terminal::new(CrosstermBackend::new(out))?;
     terminal.hide_cursor()?;
     terminal.clear()?;
+    // From now on an exec credential plugin must not prompt (it would draw over the console).
+    crate::cluster::exec::console_holds_terminal(true);
     Ok(TerminalGuard { terminal })
 }
 
 /// Leaves the alternate screen, shows the cursor and ends raw mode. Idempotent.
 pub fn restore() -> io::Result<()> {
+    crate::cluster::exec::console_holds_terminal(false);
     let mut out = stdout();
     let screen = execute!(
         out,

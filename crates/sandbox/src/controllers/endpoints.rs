@@ -455,10 +455,10 @@ fn write_endpoints(ctx: &Ctx<'_>, svc: &Value, entry: &Svc, ports: &[Value]) {
         .iter()
         .map(|p| {
             let mut q = p.clone();
-            if q["name"] == "" {
-                if let Some(o) = q.as_object_mut() {
-                    o.remove("name");
-                }
+            if q["name"] == ""
+                && let Some(o) = q.as_object_mut()
+            {
+                o.remove("name");
             }
             q
         })

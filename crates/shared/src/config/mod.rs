@@ -44,6 +44,24 @@ pub struct Config {
     /// The file itself, for messages.
     #[serde(skip)]
     pub source: Option<PathBuf>,
+    /// kubectl-style flags of the command line; not part of the file.
+    #[serde(skip)]
+    pub kube_flags: KubeFlags,
+    /// `services` were inferred from the clusters (no `[[service]]` in the file): Deployments
+    /// that appear later are shown as rolling services beside them.
+    #[serde(skip)]
+    pub services_inferred: bool,
+}
+
+/// `--kubeconfig`, `--context` and `-n/--namespace`, as kubectl has them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct KubeFlags {
+    /// The context of the environment shipdeck finds when the file defines none.
+    pub context: Option<String>,
+    /// Its namespace (default: the context's, then `default`).
+    pub namespace: Option<String>,
+    /// `kubeconfig` came from `--kubeconfig` (messages name the flag).
+    pub kubeconfig_from_flag: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
@@ -138,6 +156,23 @@ pub struct ServiceConfig {
 }
 
 impl ServiceConfig {
+    /// A rolling service of the Deployment `name`, with every default: what shipdeck makes
+    /// of a Deployment that no `[[service]]` describes.
+    pub fn rolling(name: &str) -> ServiceConfig {
+        ServiceConfig {
+            name: name.to_string(),
+            deployment: None,
+            container: None,
+            repository: None,
+            strategy: Strategy::Rolling,
+            canary: None,
+            blue_green: None,
+            build: None,
+            analysis: None,
+            helm_release: None,
+        }
+    }
+
     pub fn deployment_name(&self) -> &str {
         self.deployment.as_deref().unwrap_or(&self.name)
     }
@@ -320,6 +355,38 @@ impl Config {
             Some(base) if path.is_relative() => base.join(path),
             _ => path.to_path_buf(),
         }
+    }
+
+    /// Applies `--kubeconfig FILE`, `--context` and `-n`. `--context` and `-n` choose the one
+    /// environment of a config without `[[env]]`; a file that lists environments already says
+    /// which context and namespace each one uses, so they are refused there (a protected
+    /// environment must never be pointed elsewhere by a flag).
+    pub fn apply_kube_flags(
+        &mut self,
+        kubeconfig: Option<PathBuf>,
+        context: Option<String>,
+        namespace: Option<String>,
+    ) -> Result<(), String> {
+        if let Some(path) = kubeconfig {
+            self.kubeconfig = Some(std::path::absolute(&path).unwrap_or(path));
+            self.kube_flags.kubeconfig_from_flag = true;
+        }
+        if (context.is_some() || namespace.is_some()) && !self.envs.is_empty() {
+            let file = self
+                .source
+                .as_ref()
+                .map_or("the config".to_string(), |p| p.display().to_string());
+            let names: Vec<&str> = self.envs.iter().map(|e| e.name.as_str()).collect();
+            return Err(format!(
+                "--context and --namespace choose the cluster when shipdeck.toml defines no [[env]]; \
+                 {file} defines {} with their own contexts and namespaces: pick one with --env, or \
+                 change its [[env]] entry",
+                names.join(", ")
+            ));
+        }
+        self.kube_flags.context = context;
+        self.kube_flags.namespace = namespace;
+        Ok(())
     }
 
     /// Serializes back to TOML (the sandbox writes its world this way).

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
+use crate::cluster::access::{Access, Permission};
 use crate::model::derive::tags::{RepoTags, sort_repo_tags};
 use crate::model::snapshot::ClusterSnapshot;
 use crate::registry::RegistryEvent;
@@ -32,6 +33,15 @@ pub struct Domain {
     pub seen_complete: HashMap<String, HashSet<String>>,
     /// Release analysis of the selection, while it is watched.
     pub analysis: Option<super::analysis::AnalysisView>,
+    /// Env → what its API server says the user may do (see `State::write_refusal`).
+    pub access: BTreeMap<String, EnvAccess>,
+}
+
+/// The access reviews of one environment.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct EnvAccess {
+    pub context: String,
+    pub answers: BTreeMap<Permission, Access>,
 }
 
 #[derive(Debug, Default, Clone, PartialEq)]

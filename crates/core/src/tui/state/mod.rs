@@ -14,9 +14,11 @@ use crate::config::Config;
 use crate::model::snapshot::ClusterSnapshot;
 use crate::theme::Theme;
 
-use super::actions::Pane;
+use super::actions::{Action, Pane};
 use super::command::Command;
 use super::keymap::Keymap;
+use crate::cluster::access::{Access, refusal};
+use crate::release::permissions::{ActionKind, needed};
 use derived::{Derived, build_selected, filter_services, rebuild_rows};
 use domain::Domain;
 use view::ViewState;
@@ -31,6 +33,8 @@ pub struct Context {
     pub read_only: bool,
     /// Kube context shown in the header when there is no config naming environments.
     pub context_label: Option<String>,
+    /// Environments whose kubeconfig says `insecure-skip-tls-verify`.
+    pub insecure_envs: Vec<String>,
 }
 
 /// What needs recomputing before the next frame.
@@ -115,6 +119,56 @@ impl State {
         } else {
             None
         }
+    }
+
+    /// Why `action` on the selected service in the focused environment is refused: read-only,
+    /// or the API server's access review denied a permission it needs (naming verb,
+    /// resource and namespace). `None` for actions that do not write, or when allowed or not
+    /// known (the write's own answer is final).
+    pub fn write_refusal(&self, action: Action) -> Option<String> {
+        if !action.info().writes {
+            return None;
+        }
+        let env = self.focused_env()?;
+        if let Some(reason) = self.read_only_reason(env) {
+            return Some(reason);
+        }
+        let kind = match action {
+            Action::Deploy => ActionKind::Deploy,
+            Action::Rollback | Action::RollbackLastKnownGood => ActionKind::Rollback,
+            Action::Canary
+            | Action::CanaryStepUp
+            | Action::CanaryStepDown
+            | Action::CanarySet
+            | Action::CanaryPromote
+            | Action::CanaryAbort => ActionKind::Canary,
+            Action::Swap => ActionKind::Swap,
+            Action::Build => ActionKind::Build,
+            _ => return None,
+        };
+        let spec = self.derived.selected_spec()?;
+        let env_cfg = self.ctx.config.env(env)?;
+        // A Job build runs in its build environment: that one's answers count.
+        let build_env = spec
+            .config
+            .build
+            .as_ref()
+            .and_then(|b| b.env.as_deref())
+            .and_then(|name| self.ctx.config.env(name))
+            .or(self.ctx.config.envs.first());
+        let answers_env = match kind {
+            ActionKind::Build => build_env.map_or(env, |e| e.name.as_str()),
+            _ => env,
+        };
+        let access = self.domain.access.get(answers_env)?;
+        needed(kind, &spec.config, env_cfg, build_env)
+            .iter()
+            .find_map(|p| match access.answers.get(p) {
+                Some(Access::Denied(reason)) => {
+                    Some(refusal(p, &access.context, reason.as_deref()))
+                }
+                _ => None,
+            })
     }
 
     /// Recomputes what is stale and returns the fetches the new selection needs.

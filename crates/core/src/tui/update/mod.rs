@@ -132,6 +132,21 @@ pub fn apply(state: &mut State, event: AppEvent) -> Vec<Command> {
             Vec::new()
         }
         AppEvent::Analysis { watch, feed } => analysis::apply(state, watch, feed),
+        AppEvent::Access {
+            env,
+            context,
+            answers,
+        } => {
+            let access = super::state::domain::EnvAccess {
+                context,
+                answers: answers.into_iter().collect(),
+            };
+            if state.domain.access.get(&env) != Some(&access) {
+                state.domain.access.insert(env, access);
+                state.dirty = true;
+            }
+            Vec::new()
+        }
         AppEvent::Tick(now) => {
             // Ages are formatted when drawn, so the clock only needs a frame; nothing shows
             // finer than a second, and a stand-still clock (--virtual-clock) shows no change.

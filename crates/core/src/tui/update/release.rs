@@ -37,6 +37,15 @@ pub fn request(state: &mut State, action: Action) -> Vec<Command> {
         );
         return Vec::new();
     }
+    // The API server said no (access review): explain, open nothing.
+    if let Some(reason) = state.write_refusal(action) {
+        notice(
+            state,
+            format!("{action} {} @ {env}: {reason}", spec.name()),
+            true,
+        );
+        return Vec::new();
+    }
     let service = spec.name().to_string();
     let mut request = ReleaseRequest {
         id: 0,

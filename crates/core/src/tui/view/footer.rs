@@ -38,6 +38,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
         .focused_env()
         .and_then(|env| state.read_only_reason(env))
         .is_some();
+    // Keys the API server would refuse (RBAC), and the first reason, shortened.
+    let mut not_allowed: Option<String> = None;
     // Writes and pane-specific keys first: they are what this pane is for.
     let mut items: Vec<_> = REGISTRY
         .iter()
@@ -47,7 +49,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
     let budget = (area.width as usize).saturating_sub(if read_only { 29 } else { 0 });
-    for info in items {
+    let refusals: Vec<Option<String>> = items
+        .iter()
+        .map(|i| state.write_refusal(i.action))
+        .collect();
+    if !read_only {
+        not_allowed = refusals.iter().flatten().next().map(|r| short_refusal(r));
+    }
+    let reserve = not_allowed.as_ref().map_or(0, |t| t.chars().count() + 1);
+    let budget = budget.saturating_sub(reserve);
+    for (info, refusal) in items.into_iter().zip(&refusals) {
         let key = state.ctx.keymap.short_label(info.action);
         let text = format!(" {}  ", short(info.name));
         let width = key.chars().count() + text.chars().count();
@@ -55,7 +66,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             continue;
         }
         used += width;
-        let disabled = info.writes && read_only;
+        let disabled = info.writes && (read_only || refusal.is_some());
         let (key_style, text_style) = if disabled {
             (
                 theme.style("footer.disabled"),
@@ -72,8 +83,20 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             "(read-only: writes disabled)",
             theme.style("warning"),
         ));
+    } else if let Some(text) = not_allowed {
+        spans.push(Span::styled(text, theme.style("warning")));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// `not allowed: patch deployments.apps in shop (context c) …` → `(not allowed: patch
+/// deployments.apps in shop)`: the footer names what is missing; `?` and the key say the rest.
+fn short_refusal(reason: &str) -> String {
+    let what = reason
+        .strip_prefix("not allowed: ")
+        .and_then(|r| r.split(" (context").next())
+        .unwrap_or(reason);
+    format!("(not allowed: {what})")
 }
 
 /// Footer words: `rollback_last_known_good` → `rollback-lkg`.

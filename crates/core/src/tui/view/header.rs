@@ -51,6 +51,13 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State) {
             format!(" {}{text}", symbols.health(health)),
             theme.health(health),
         ));
+        if state.ctx.insecure_envs.contains(&env.name) {
+            // Anyone on the path could read the token and change what is sent: never quiet.
+            spans.push(Span::styled(
+                format!(" {} TLS NOT VERIFIED", symbols.protected),
+                theme.style("warning"),
+            ));
+        }
     }
     if state.ctx.read_only {
         spans.push(Span::raw("  "));

@@ -17,6 +17,8 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
         .focused_env()
         .and_then(|env| state.read_only_reason(env));
     let mut lines = Vec::new();
+    // Each distinct reason once, at the end; the lines only say "not allowed".
+    let mut reasons: Vec<String> = Vec::new();
     for group in [Group::Navigate, Group::View, Group::Release] {
         if !lines.is_empty() {
             lines.push(Line::raw(""));
@@ -26,7 +28,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
             theme.style("text.title"),
         )));
         for info in REGISTRY.iter().filter(|i| i.group == group) {
-            let disabled = info.writes && refused.is_some();
+            let not_allowed = refused
+                .is_none()
+                .then(|| state.write_refusal(info.action))
+                .flatten();
+            let disabled = info.writes && (refused.is_some() || not_allowed.is_some());
             let (key_style, text_style) = if disabled {
                 (
                     theme.style("footer.disabled"),
@@ -35,14 +41,21 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
             } else {
                 (theme.style("footer.key"), theme.style("text"))
             };
-            lines.push(Line::from(vec![
+            let mut line = vec![
                 Span::styled(
                     format!("{:>14}  ", state.ctx.keymap.label(info.action)),
                     key_style,
                 ),
                 Span::styled(info.description.to_string(), text_style),
                 Span::styled(format!("  {}", info.name), theme.style("text.dim")),
-            ]));
+            ];
+            if let Some(reason) = not_allowed {
+                line.push(Span::styled("  — not allowed", theme.style("warning")));
+                if !reasons.contains(&reason) {
+                    reasons.push(reason);
+                }
+            }
+            lines.push(Line::from(line));
         }
     }
     if let Some(reason) = refused {
@@ -51,6 +64,16 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
             format!("Writes are disabled: {reason}."),
             theme.style("warning"),
         )));
+    }
+    for reason in reasons {
+        lines.push(Line::raw(""));
+        // What is missing, then what to do: each on its own line, so neither is cut off.
+        for part in capitalized(&reason).split("; ") {
+            lines.push(Line::from(Span::styled(
+                part.to_string(),
+                theme.style("warning"),
+            )));
+        }
     }
     lines.push(Line::raw(""));
     lines.push(Line::from(Span::styled(
@@ -116,4 +139,12 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, scroll: usize) {
             .style(theme.style("text")),
         rect,
     );
+}
+
+fn capitalized(text: &str) -> String {
+    let mut chars = text.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }

@@ -31,7 +31,11 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, input: &Input, selec
     let start = selected.saturating_sub(visible.saturating_sub(1));
     for (i, action) in entries.iter().enumerate().skip(start).take(visible) {
         let info = action.info();
-        let disabled = info.writes && refused.is_some();
+        let not_allowed = refused
+            .is_none()
+            .then(|| state.write_refusal(*action))
+            .flatten();
+        let disabled = info.writes && (refused.is_some() || not_allowed.is_some());
         let mut style = if disabled {
             theme.style("footer.disabled")
         } else {
@@ -44,7 +48,7 @@ pub fn render(frame: &mut Frame, area: Rect, state: &State, input: &Input, selec
             "{:<26} {:>8}  {}",
             info.name,
             state.ctx.keymap.short_label(*action),
-            info.description
+            not_allowed.as_deref().unwrap_or(info.description)
         );
         lines.push(Line::from(Span::styled(
             ellipsize(&text, rect.width.saturating_sub(2) as usize),

@@ -56,7 +56,7 @@ const PATHS: &[&str] = &[
 pub fn request(seed: &str, container: &str, seq: u64, t: Timestamp, errors: f64) -> String {
     let r = mix(seed, seq);
     let path = PATHS[(r % PATHS.len() as u64) as usize];
-    let method = if path.ends_with("orders") && r % 3 == 0 {
+    let method = if path.ends_with("orders") && r.is_multiple_of(3) {
         "POST"
     } else {
         "GET"

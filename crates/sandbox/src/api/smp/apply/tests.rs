@@ -137,7 +137,7 @@ impl Gen {
             0 => Value::Null,
             1 => json!(self.pick(KEYS)),
             2 => json!(self.next() % 3),
-            3 => json!(self.next() % 2 == 0),
+            3 => json!(self.next().is_multiple_of(2)),
             4 | 5 => {
                 let n = self.next() % 4;
                 let mut m = Obj::new();
